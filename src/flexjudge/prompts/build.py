@@ -1,0 +1,161 @@
+"""Turn a :class:`~flexjudge.request.JudgeRequest` into the chat the judge model sees.
+
+One function, :func:`build_chat`, serves judging, training targets' prompts, benchmarks and
+``--show-prompt``. The protocol texts come from :mod:`flexjudge.prompts.protocol`; wording
+here is flexjudge's own.
+
+Injection: instruction, response, criteria and reference text is user data. Anything in it
+that looks like our markup (``<think>``, ``</answer>``, ``[[A>B]]``) or a chat-template token
+(``<|im_end|>``, ``<|image_pad|>``) is *neutralised* by :func:`neutralize` before it enters the
+prompt: ASCII angle brackets become ‹ › and double square brackets become ⟦ ⟧. The text stays
+readable to the judge, but it can no longer close a turn, inject an image slot, or be read
+back by the parser as a verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from flexjudge.engines.base import ChatRequest, Message, Part
+from flexjudge.prompts import protocol
+from flexjudge.request import Candidate, JudgeRequest, Scale, Task, letter
+
+_MARKUP_TAG = re.compile(
+    r"<\s*(/?)\s*(think|answer|tool_call|tool_response)\s*>", re.IGNORECASE
+)
+_TEMPLATE_TOKEN = re.compile(r"<\|([^<>|]{0,64})\|>")
+_BRACKET_LABEL = re.compile(r"\[\[([^\[\]]{0,64})\]\]")
+# Partial forms that a tokenizer would still map to special tokens are handled by the
+# full-token rule; lone "<|" is harmless once no complete token can be formed.
+
+
+def neutralize(text: str) -> str:
+    """Make user text unable to forge markup, verdicts or chat-template tokens."""
+    text = _TEMPLATE_TOKEN.sub(lambda m: f"‹|{m.group(1)}|›", text)
+    text = _MARKUP_TAG.sub(lambda m: f"‹{m.group(1)}{m.group(2)}›", text)
+    text = _BRACKET_LABEL.sub(lambda m: f"⟦{m.group(1)}⟧", text)
+    return text
+
+
+# --- flexjudge's own wording (not protocol) ------------------------------------------------
+NO_TIE_SENTENCE = "DO NOT assign the same score to both assistants."
+DEFAULT_LABEL_CRITERIA = (
+    "Assess the quality of the two responses. Consider helpfulness, relevance, accuracy, and "
+    "level of detail."
+)
+#: The protocol prompts' example answers per task.
+_EXAMPLES = {Task.SCORE: (3,), Task.PAIRWISE: (3, 5), Task.BATCH: (3, 8, 6)}
+
+
+def system_prompt(task: Task, scale: Scale, criteria: str | None, tie: bool = True) -> str:
+    """The system prompt of a task. With the defaults (1-10, no criteria) the pairwise prompt
+    is JudgeLRM's verbatim."""
+    if task is Task.LABEL:
+        return protocol.LABEL.format(
+            criteria=neutralize(criteria) if criteria else DEFAULT_LABEL_CRITERIA,
+            example=protocol.LABELS[1],
+        )
+    crit = neutralize(criteria) if criteria else protocol.DEFAULT_CRITERIA
+    example = "".join(f"<answer>{_example_value(v, scale)}</answer>" for v in _EXAMPLES[task])
+    template = {Task.SCORE: protocol.SINGLE, Task.PAIRWISE: protocol.PAIRWISE,
+                Task.BATCH: protocol.BATCH}[task]
+    scale_text = str(scale)
+    if scale.decimals:
+        scale_text += f" in {'first' if scale.decimals == 1 else 'second'} decimal"
+    if task is Task.PAIRWISE and not tie:
+        crit = f"{crit} {NO_TIE_SENTENCE}"
+    return template.format(scale=scale_text, criteria=crit, example=example)
+
+
+def _example_value(v: int, scale: Scale) -> str:
+    # Keep the protocol's integers where they fit the scale (3.8 on a decimal scale, as the
+    # audio prompt's example); otherwise place the example at the same relative height.
+    if scale.decimals and scale.contains(v + 0.8):
+        return scale.fmt(v + 0.8)
+    if scale.contains(v):
+        return scale.fmt(v)
+    value = scale.low + (scale.high - scale.low) * (v - 1) / 9
+    return scale.fmt(value) if scale.decimals else str(round(value))
+
+
+def response_name(task: Task, index: int, total: int) -> str:
+    """How the prompt names a response: "Assistant 1" (numbered formats, the protocol's),
+    "Assistant A" (label format, GenAI-Bench's), or "Assistant" for a lone response."""
+    if task is Task.SCORE and total == 1:
+        return "Assistant"
+    if task is Task.LABEL:
+        return f"Assistant {letter(index)}"
+    return f"Assistant {index + 1}"
+
+
+def _media_parts(images: Sequence[object], videos: Sequence[object], audios: Sequence[object],
+                 molecules: Sequence[str]) -> list[Part]:
+    parts = [Part("image", media=m) for m in images]
+    parts += [Part("video", media=m) for m in videos]
+    parts += [Part("audio", media=m) for m in audios]
+    # Molecules become images/text in the modalities layer; until then, their text form.
+    parts += [Part("text", text=f"[Molecule]\n{neutralize(m)}\n") for m in molecules]
+    return parts
+
+
+def _candidate_parts(task: Task, index: int, total: int, cand: Candidate) -> list[Part]:
+    name = response_name(task, index, total)
+    kind = "Answer"
+    if not cand.text.strip() and cand.has_media():
+        kind = "Video" if cand.videos else "Audio" if cand.audios else "Image"
+    parts = [Part("text", text=f"[{name}'s {kind}]\n")]
+    media = _media_parts(cand.images, cand.videos, cand.audios, cand.molecules)
+    if media:
+        parts += media
+        if cand.text.strip():
+            parts.append(Part("text", text="\n"))
+    parts.append(Part("text", text=neutralize(cand.text)))
+    return parts
+
+
+def user_parts(request: JudgeRequest, order: Sequence[int]) -> list[Part]:
+    """The user turn: shared media first, then ``[Question]``, an optional reference, and
+    each response in the order given (``order[i]`` is the request index shown i-th)."""
+    parts: list[Part] = _media_parts(request.images, request.videos, request.audios,
+                                     request.molecules)
+    if parts:
+        parts.append(Part("text", text="\n\n"))
+    parts.append(Part("text", text=f"[Question]\n{neutralize(request.instruction)}"))
+    if request.reference:
+        parts.append(Part("text", text=f"\n\n[Reference Answer]\n{neutralize(request.reference)}"))
+    for shown, idx in enumerate(order):
+        parts.append(Part("text", text="\n\n"))
+        parts += _candidate_parts(request.task, shown, len(order), request.responses[idx])
+    return _merge_text(parts)
+
+
+def _merge_text(parts: list[Part]) -> list[Part]:
+    out: list[Part] = []
+    for p in parts:
+        if p.type == "text" and out and out[-1].type == "text":
+            out[-1] = Part("text", text=out[-1].text + p.text)
+        elif p.type != "text" or p.text:
+            out.append(p)
+    return out
+
+
+def build_chat(request: JudgeRequest, order: Sequence[int] | None = None, *,
+               prime_think: bool = True) -> ChatRequest:
+    """The chat for one ordering of a request's responses."""
+    if order is None:
+        order = range(len(request.responses))
+    system = system_prompt(request.task, request.scale, request.criteria, request.tie)
+    messages = (
+        Message("system", (Part("text", text=system),)),
+        Message("user", tuple(user_parts(request, list(order)))),
+    )
+    return ChatRequest(messages, protocol.THINK_PRIME if prime_think else "")
+
+
+def format_target(reasoning: str, answers: Sequence[str], *, answer_first: bool = False) -> str:
+    """The assistant turn the parser reads back, as a training target (``<think>`` included,
+    since the training loss covers it). ``answer_first`` builds the paper's ablation layout."""
+    think = f"{protocol.THINK_PRIME}{reasoning.strip()}\n</think>"
+    answer = "".join(f"<answer>{a}</answer>" for a in answers)
+    return f"{answer}{think}" if answer_first else f"{think}{answer}"

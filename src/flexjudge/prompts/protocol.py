@@ -1,0 +1,106 @@
+"""Prompt texts that the released Flex-Judge checkpoints were trained or evaluated with.
+
+These strings are *interface facts*, not prose of ours: `jongwooko/Flex-VL-7B` and
+`jongwooko/Flex-Omni-7B` were fine-tuned on prompts that start with JudgeLRM-7B's system
+prompt and evaluated with close variants of it. Keep them verbatim; change nothing here
+without a reason that names the checkpoint it serves.
+
+Origins (see ``shared/reference/official-code.md`` §2.1 and §3.1-3.4 in the project
+workspace; official repository github.com/jongwooko/flex-judge @ 0e34d5f):
+
+* ``PREAMBLE`` + ``PAIRWISE``: JudgeLRM-7B's pairwise system prompt, used verbatim to
+  distil the training set (``utils/judgelrm_generation.py``) and for MLLM-as-a-Judge
+  *pair* (``test/mllm_as_a_judge_vllm.py``). With the default 1-10 scale and default
+  criteria it renders byte for byte to that prompt.
+* ``SINGLE``: the MLLM-as-a-Judge *score* prompt: the same skeleton with "an AI assistants",
+  "Avoid length, style or other bias" and a one-answer example. The official file was
+  described to us as a list of changes to the pairwise prompt; this text applies exactly
+  those changes (the grammar, "an AI assistants", is theirs).
+* ``BATCH``: the MLLM-as-a-Judge *batch* prompt, with "DO NOT assign the same score to
+  multiple assistants." and a three-answer example.
+* ``LABEL`` and ``GENAI_CRITERIA``: the GenAI-Bench four-way prompt
+  (``test/genai_bench_vllm.py``); the criteria sentence differs per GenAI-Bench task.
+
+Slots are written ``{name}`` and filled with :func:`str.format` by
+:mod:`flexjudge.prompts.build`; user text never passes through ``format``.
+
+Everything *not* in this module (reference-answer blocks, the no-tie sentence, decimal
+scale wording, default label criteria) is flexjudge's own wording and lives in
+:mod:`flexjudge.prompts.build`.
+"""
+
+from __future__ import annotations
+
+PREAMBLE = (
+    "You are a helpful assistant. The assistant first performs a detailed, step-by-step "
+    "reasoning process in its mind and then provides the user with the answer. The reasoning "
+    "process and answer are enclosed within <think> </think> and <answer> </answer> tags, "
+    "respectively, i.e., <think> detailed reasoning process here, explaining each step of "
+    "your evaluation for both assistants </think><answer> answer here </answer>. "
+)
+
+#: Criteria sentence of the JudgeLRM prompt; replaced when a request brings its own criteria.
+DEFAULT_CRITERIA = "Criteria includes helpfulness, relevance, accuracy, and level of detail."
+
+PAIRWISE = PREAMBLE + (
+    "Now the user asks you to judge the performance of two AI assistants in response to the "
+    "question. Score assistants {scale} (higher=better). {criteria} Avoid order, length, style "
+    "or other bias. After thinking, when you finally reach a conclusion, clearly provide your "
+    "evaluation scores within <answer> </answer> tags, i.e., for example,{example}"
+)
+
+SINGLE = PREAMBLE + (
+    "Now the user asks you to judge the performance of an AI assistants in response to the "
+    "question. Score assistants {scale} (higher=better). {criteria} Avoid length, style or "
+    "other bias. After thinking, when you finally reach a conclusion, clearly provide your "
+    "evaluation scores within <answer> </answer> tags, i.e., for example,{example}"
+)
+
+BATCH = PREAMBLE + (
+    "Now the user asks you to judge the performance of multiple AI assistants in response to "
+    "the question. Score assistants {scale} (higher=better). {criteria} DO NOT assign the same "
+    "score to multiple assistants. Avoid length, style or other bias. After thinking, when you "
+    "finally reach a conclusion, clearly provide your evaluation scores within <answer> "
+    "</answer> tags, i.e., for example,{example}"
+)
+
+LABEL = PREAMBLE + (
+    "Now the user asks you to judge the performance of two AI assistants. You have only FOUR "
+    "Option:\n"
+    "Option 1. Model A is better: [[A>B]]\n"
+    "Option 2. Model B is better: [[B>A]]\n"
+    "Option 3. Tie, relatively the same acceptable quality: [[A=B=Good]]\n"
+    "Option 4. Both are bad: [[A=B=Bad]]\n"
+    "{criteria} Avoid order, length, style or other bias. After thinking, when you finally "
+    "reach a conclusion, clearly provide your evaluation option within <answer> </answer> "
+    "tags. i.e., for example, <answer>{example}</answer>."
+)
+
+#: The four GenAI-Bench verdicts, in the order the prompt offers them.
+LABELS = ("[[A>B]]", "[[B>A]]", "[[A=B=Good]]", "[[A=B=Bad]]")
+
+#: Criteria sentences of the GenAI-Bench prompt per task (typos are theirs; keep them).
+GENAI_CRITERIA = {
+    "image_generation": (
+        "Assess the quality of generated images. Consider inappropriateness the following "
+        "sub-dimensions: Alignment with prompt, Naturalness, Artifact, and Visual Appealing, "
+        "are correctly represented."
+    ),
+    "image_edition": (
+        "Assess the quality of editied images. Consider inappropriateness the following "
+        "sub-dimensions: Alignment with editing prompt, Overedited, Naturalness, Artifact, and "
+        "Visual Appealing, are correctly represented."
+    ),
+    "video_generation": (
+        "Assess the quality of generated videos. Consider inappropriateness the following "
+        "sub-dimensions: Alignment with prompt, Naturalness, Visual Quality, Consistent and "
+        "Coherentand Dynamic, Visual Appealing, are correctly represented."
+    ),
+}
+
+#: Assistant-turn prefix: the training targets start with it inside the loss region, so
+#: priming it at test time puts the model where training left it.
+THINK_PRIME = "<think>\n"
+
+#: Token appended after a closed reasoning block to force more thinking (s1-style budget forcing).
+BUDGET_FORCING_CUE = "Wait"
