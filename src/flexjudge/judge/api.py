@@ -95,7 +95,10 @@ class Judge:
                                  str(r.get("task", "")), str(exc))
 
     def _one(self, **fields: Any) -> Verdict:
-        request = JudgeRequest.build(**fields)
+        return self.judge(JudgeRequest.build(**fields))
+
+    def judge(self, request: JudgeRequest) -> Verdict:
+        """Judge one request; unusable media raise :class:`~flexjudge.errors.MediaError`."""
         check = getattr(self.engine, "check", None)
         if check is not None:  # raise media problems here rather than return an error verdict
             check(build_chat(request))

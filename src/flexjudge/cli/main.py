@@ -1,0 +1,57 @@
+"""The ``flexjudge`` command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flexjudge.cli.judge_cmds import compare, rank, score
+from flexjudge.cli.run_cmd import run
+from flexjudge.errors import FlexJudgeError
+
+
+class _Group(click.Group):
+    """Turns flexjudge's own errors into one clear line and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FlexJudgeError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="flexjudge")
+def cli() -> None:
+    """Flex-Judge: a reasoning judge for text, images and more."""
+
+
+@cli.command("tiny-model")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--arch", default="qwen2_5_vl", show_default=True)
+@click.option("--vocab", type=click.Choice(["small", "qwen"]), default="small", show_default=True,
+              help="small: a small trained BPE vocabulary (fast); qwen: the real Qwen vocabulary.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def tiny_model(out_dir: Path, arch: str, vocab: str, seed: int) -> None:
+    """Write a tiny randomly initialised checkpoint for offline tests."""
+    from flexjudge.models import build_tiny_model
+
+    path = build_tiny_model(out_dir, arch=arch, vocab=vocab, seed=seed)
+    click.echo(str(path))
+
+
+for command in (score, compare, rank, run):
+    cli.add_command(command)
+
+
+def app() -> None:
+    """Console-script entry point."""
+    cli()
+
+
+if __name__ == "__main__":
+    app()
