@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from flexjudge.cli.demo_cmd import demo
+from flexjudge.cli.eval_cmd import eval_command
 from flexjudge.cli.judge_cmds import compare, rank, score
 from flexjudge.cli.run_cmd import run
 from flexjudge.errors import FlexJudgeError
@@ -44,7 +46,7 @@ def tiny_model(out_dir: Path, arch: str, vocab: str, seed: int) -> None:
     click.echo(str(path))
 
 
-for command in (score, compare, rank, run):
+for command in (score, compare, rank, run, demo, eval_command):
     cli.add_command(command)
 
 

@@ -41,6 +41,7 @@ class DemoSettings:
     max_new_tokens: int = 96
     temperature: float = 0.7
     seed: int = 0
+    hidden_size: int = 128
 
     @classmethod
     def quick(cls) -> "DemoSettings":
@@ -125,7 +126,7 @@ def run_demo(out: str | Path, settings: DemoSettings | None = None,
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     progress("building a tiny Qwen2.5-VL checkpoint")
-    base = build_tiny_model(out / "base", seed=s.seed)
+    base = build_tiny_model(out / "base", seed=s.seed, hidden_size=s.hidden_size)
     train_items = make_set(s.n_train, seed=s.seed + 1, prefix="train")
     eval_items = make_set(s.n_eval, seed=s.seed + 2, prefix="eval",
                           mix={Task.PAIRWISE: 0.6, Task.SCORE: 0.2, Task.BATCH: 0.2})
@@ -134,7 +135,7 @@ def run_demo(out: str | Path, settings: DemoSettings | None = None,
     progress(f"fine-tuning on {len(train_items)} text-only examples")
     result = train_sft(base, build_rows(it.example for it in train_items), out / "model",
                        learning_rate=s.learning_rate, num_train_epochs=s.epochs,
-                       per_device_train_batch_size=s.batch_size, warmup_ratio=0.05,
+                       per_device_train_batch_size=s.batch_size,
                        max_length=1024, seed=s.seed)
     progress("judging after training")
     after = evaluate(out / "model", eval_items, s, out, "after")

@@ -1,9 +1,15 @@
-"""A synthetic judging task whose answers a program can verify: "repeat the word".
+"""A synthetic judging task whose answers a program can verify: "name a <category>".
 
-A response is *exact* (the word), *padded* (the word plus another word) or *wrong* (another
-word). Quality is exact > padded > wrong, so single scores, pairwise winners and rankings all
-have a known truth, and the reasoning that justifies them can be written mechanically in the
-paper's reason-first layout. Small enough for a 1M-parameter model to learn in seconds.
+The instruction asks for a word of one category (fruit, animal or colour); each response is
+one word. A response from the asked category is *right*, one from the category paired with it
+is *near* (fruit-colour, animal-colour, colour-fruit) and any other is *wrong*, so single
+scores, pairwise winners and rankings all have a known truth, and the reasoning that justifies
+them can be written mechanically in the paper's reason-first layout.
+
+Why this task: a 1M-parameter model trained for a minute on a CPU does not learn to copy
+arbitrary words from its context (a first "repeat the word" task reached valid outputs but
+chance accuracy), while naming a word's category and looking it up in a small table is within
+its reach. The reasoning names categories, not the words themselves.
 """
 
 from __future__ import annotations
@@ -15,22 +21,31 @@ from typing import Literal
 from flexjudge.request import JudgeRequest, Task
 from flexjudge.train.data import TrainingExample
 
-WORDS = (
-    "apple banana cherry grape lemon mango melon orange peach pear plum kiwi lime "
-    "cat dog horse mouse tiger lion bear wolf fox owl duck goat sheep "
-    "red blue green yellow purple brown black white pink grey "
-    "river mountain forest desert ocean island valley"
-).split()
-
-Level = Literal["exact", "padded", "wrong"]
-LEVELS: tuple[Level, ...] = ("exact", "padded", "wrong")
-#: Points per level on each training scale.
-POINTS = {"1-10": {"exact": 9, "padded": 5, "wrong": 2}, "1-5": {"exact": 5, "padded": 3, "wrong": 1}}
-_VERDICT = {
-    "exact": "which matches the word exactly",
-    "padded": "which has the word but adds an extra word",
-    "wrong": "which is a different word and does not match",
+CATEGORIES = {
+    "fruit": "apple banana cherry grape lemon mango melon orange peach pear plum kiwi".split(),
+    "animal": "cat dog horse mouse tiger lion bear wolf fox duck sheep cow".split(),
+    "colour": "red blue green yellow purple brown black white pink grey".split(),
 }
+NEAR = {"fruit": "colour", "animal": "colour", "colour": "fruit"}
+#: Every word of the task, for tokenizer corpora.
+WORDS = tuple(w for words in CATEGORIES.values() for w in words)
+
+Level = Literal["right", "near", "wrong"]
+LEVELS: tuple[Level, ...] = ("right", "near", "wrong")
+#: Points per level on each training scale.
+POINTS = {"1-10": {"right": 9, "near": 5, "wrong": 2}, "1-5": {"right": 5, "near": 3, "wrong": 1}}
+
+
+def level_of(asked: str, category: str) -> Level:
+    return "right" if category == asked else "near" if NEAR[asked] == category else "wrong"
+
+
+def _category_for(asked: str, level: Level) -> str:
+    if level == "right":
+        return asked
+    if level == "near":
+        return NEAR[asked]
+    return next(c for c in CATEGORIES if c not in (asked, NEAR[asked]))
 
 
 @dataclass(frozen=True)
@@ -49,29 +64,20 @@ class Item:
         return "A" if a < b else "B" if b < a else "tie"
 
 
-def _response(rng: random.Random, word: str, level: Level) -> str:
-    other = rng.choice([w for w in WORDS if w != word])
-    return {"exact": word, "padded": f"{word} {other}", "wrong": other}[level]
-
-
 def make_item(rng: random.Random, task: Task, scale: str, item_id: str) -> Item:
-    word = rng.choice(WORDS)
-    if task is Task.SCORE:
-        levels: tuple[Level, ...] = (rng.choice(LEVELS),)
-    elif task is Task.PAIRWISE:
-        levels = tuple(rng.sample(LEVELS, 2))  # type: ignore[assignment]
-    else:
-        levels = tuple(rng.sample(LEVELS, 3))  # type: ignore[assignment]
-    responses = [_response(rng, word, lv) for lv in levels]
-    request = JudgeRequest.build(id=item_id, task=task, instruction=f"Repeat the word: {word}",
+    asked = rng.choice(list(CATEGORIES))
+    n = {Task.SCORE: 1, Task.PAIRWISE: 2, Task.BATCH: 3}[task]
+    levels: tuple[Level, ...] = tuple(rng.sample(LEVELS, n))
+    categories = [_category_for(asked, lv) for lv in levels]
+    responses = [rng.choice(CATEGORIES[c]) for c in categories]
+    request = JudgeRequest.build(id=item_id, task=task, instruction=f"Name a {asked}.",
                                  responses=responses, scale=scale)
-    lines = [f"The instruction asks to repeat the word {word}."]
-    for i, (text, lv) in enumerate(zip(responses, levels)):
+    lines = [f"The instruction asks for a {asked}."]
+    for i, (cat, lv) in enumerate(zip(categories, levels)):
         who = "The assistant" if task is Task.SCORE else f"Assistant {i + 1}"
-        lines.append(f"{who} wrote {text}, {_VERDICT[lv]}.")
+        lines.append(f"{who} named a {cat}, which is {lv}.")
     answers = [str(POINTS[scale][lv]) for lv in levels]
-    example = TrainingExample(request, " ".join(lines), answers)
-    return Item(request, levels, example)
+    return Item(request, levels, TrainingExample(request, " ".join(lines), answers))
 
 
 def make_set(n: int, seed: int, *, mix: dict[Task, float] | None = None,
@@ -82,4 +88,3 @@ def make_set(n: int, seed: int, *, mix: dict[Task, float] | None = None,
     tasks, weights = zip(*mix.items())
     return [make_item(rng, rng.choices(tasks, weights)[0], rng.choice(("1-10", "1-5")),
                       f"{prefix}-{i}") for i in range(n)]
-

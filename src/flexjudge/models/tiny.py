@@ -211,6 +211,8 @@ def _small_corpus() -> list[str]:
     """The built-in training text: judge prompts, markup, scores, words and a little prose."""
     prompts = [PREAMBLE, PAIRWISE, SINGLE, BATCH, LABEL, DEFAULT_CRITERIA]
     prompts += [GENAI_CRITERIA[key] for key in sorted(GENAI_CRITERIA)]
+    from flexjudge.demo.tasks import WORDS as demo_words  # local: the demo imports the core
+
     words = " ".join(_WORDS)
     # Repetition weights the judging words above one-off prompt fragments, so whole words win
     # the merge budget; capitalised and space-prefixed forms are separate BPE words.
@@ -220,6 +222,10 @@ def _small_corpus() -> list[str]:
         *_SCORES,
         *_PROSE,
         *([words, words.capitalize(), " ".join(w.capitalize() for w in _WORDS)] * 3),
+        # Bare forms (a word right after a newline, as a response starts): the demo's response
+        # words are weighted so that each is one token, which its tiny model can look up.
+        *(["\n".join(_WORDS)] * 3),
+        *(["\n" + "\n".join(demo_words)] * 12),
         *(_PROSE * 3),
         *(_JUDGE_MARKUP * 3),
     ]

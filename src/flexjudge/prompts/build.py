@@ -57,7 +57,7 @@ def system_prompt(task: Task, scale: Scale, criteria: str | None, tie: bool = Tr
             example=protocol.LABELS[1],
         )
     crit = neutralize(criteria) if criteria else protocol.DEFAULT_CRITERIA
-    example = "".join(f"<answer>{_example_value(v, scale)}</answer>" for v in _EXAMPLES[task])
+    example = "".join(f"<answer>{v}</answer>" for v in _examples(task, scale))
     template = {Task.SCORE: protocol.SINGLE, Task.PAIRWISE: protocol.PAIRWISE,
                 Task.BATCH: protocol.BATCH}[task]
     scale_text = str(scale)
@@ -68,15 +68,16 @@ def system_prompt(task: Task, scale: Scale, criteria: str | None, tie: bool = Tr
     return template.format(scale=scale_text, criteria=crit, example=example)
 
 
-def _example_value(v: int, scale: Scale) -> str:
-    # Keep the protocol's integers where they fit the scale (3.8 on a decimal scale, as the
-    # audio prompt's example); otherwise place the example at the same relative height.
-    if scale.decimals and scale.contains(v + 0.8):
-        return scale.fmt(v + 0.8)
-    if scale.contains(v):
-        return scale.fmt(v)
-    value = scale.low + (scale.high - scale.low) * (v - 1) / 9
-    return scale.fmt(value) if scale.decimals else str(round(value))
+def _examples(task: Task, scale: Scale) -> list[str]:
+    """The example answers shown in the prompt: the protocol's integers where they all fit the
+    scale (3.8 on a decimal scale, as the audio prompt's example), otherwise the same values
+    mapped linearly from 1-10 onto the scale (so they stay distinct)."""
+    values = _EXAMPLES[task]
+    if scale.decimals and all(scale.contains(v + 0.8) for v in values):
+        return [scale.fmt(v + 0.8) for v in values]
+    if all(scale.contains(v) for v in values):
+        return [scale.fmt(v) for v in values]
+    return [scale.fmt(scale.low + (scale.high - scale.low) * (v - 1) / 9) for v in values]
 
 
 def response_name(task: Task, index: int, total: int) -> str:
