@@ -103,3 +103,12 @@ def test_load_errors_say_what_to_pass(tiny_vl, tmp_path):
 def test_real_qwen_vocabulary_checkpoint_generates(tiny_vl_qwen, png):
     v = Judge(str(tiny_vl_qwen), max_new_tokens=4, device="cpu").score("q", "a", images=[png])
     assert v.status == "invalid" and v.votes[0].finish_reason == "length"
+
+
+def test_budget_forcing_continues_a_real_model(trained_vl):
+    v = Judge(str(trained_vl), budget_forcing=1, max_new_tokens=160, device="cpu").score(
+        "Name a fruit.", "apple")
+    text = v.votes[0].text
+    # the first </think> was replaced by "Wait" and the model went on from there
+    assert "Wait" in text
+    assert text.count("</think>") <= 1

@@ -4,7 +4,7 @@ One path: a :class:`JudgeRequest` becomes a prompt, an engine generates, the par
 ``<think>…</think><answer>…</answer>``, votes aggregate, a :class:`Verdict` comes back.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib import metadata as _metadata
 
 from flexjudge.errors import (
     ConfigError, EngineError, FlexJudgeError, InputError, MediaError, ModelLoadError,
@@ -14,8 +14,8 @@ from flexjudge.request import Candidate, JudgeRequest, Scale, Task
 from flexjudge.verdict import Verdict, Vote
 
 try:
-    __version__ = version("flexjudge")
-except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = _metadata.version("flexjudge")
+except _metadata.PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
 __all__ = [

@@ -6,7 +6,7 @@ is *near* (fruit-colour, animal-colour, colour-fruit) and any other is *wrong*, 
 scores, pairwise winners and rankings all have a known truth, and the reasoning that justifies
 them can be written mechanically in the paper's reason-first layout.
 
-Why this task: a 1M-parameter model trained for a minute on a CPU does not learn to copy
+Why this task: a 1M-parameter model trained for a few minutes on a CPU does not learn to copy
 arbitrary words from its context (a first "repeat the word" task reached valid outputs but
 chance accuracy), while naming a word's category and looking it up in a small table is within
 its reach. The reasoning names categories, not the words themselves.
@@ -21,10 +21,13 @@ from typing import Literal
 from flexjudge.request import JudgeRequest, Task
 from flexjudge.train.data import TrainingExample
 
+#: Three words per category: with twelve, the tiny model had not learned the word-to-category
+#: lookup after 900 steps (slot accuracy at chance); with three it reached 0.90 (measured with
+#: all three formats mixed and half the rows without the system prompt).
 CATEGORIES = {
-    "fruit": "apple banana cherry grape lemon mango melon orange peach pear plum kiwi".split(),
-    "animal": "cat dog horse mouse tiger lion bear wolf fox duck sheep cow".split(),
-    "colour": "red blue green yellow purple brown black white pink grey".split(),
+    "fruit": ["apple", "banana", "cherry"],
+    "animal": ["cat", "dog", "horse"],
+    "colour": ["red", "blue", "green"],
 }
 NEAR = {"fruit": "colour", "animal": "colour", "colour": "fruit"}
 #: Every word of the task, for tokenizer corpora.
