@@ -54,7 +54,7 @@ def test_rank_human_output_and_bad_input_exit_code(tiny_vl):
 
 
 def test_run_streams_verdicts_and_records_bad_lines(tiny_vl, png, tmp_path):
-    shutil.copy(png, tmp_path / "pic.png")
+    assert png.parent == tmp_path  # the request file refers to it relatively
     lines = [
         json.dumps({"id": "a", "task": "pairwise", "instruction": "q", "responses": ["x", "y"],
                     "images": ["pic.png"]}),

@@ -73,8 +73,10 @@ class Judge:
                          scale=scale, **fields)
 
     # -- batches ----------------------------------------------------------------------------
-    def run(self, requests: Iterable[JudgeRequest | Mapping[str, Any]]) -> Iterator[Verdict]:
-        """Judge many requests, streaming verdicts in input order."""
+    def run(self, requests: Iterable[JudgeRequest | Verdict | Mapping[str, Any]]) -> Iterator[Verdict]:
+        """Judge many requests, streaming verdicts in input order. A dict that is not a valid
+        request, or a :class:`Verdict` already made for a bad input line, is passed through
+        as an ``"error"`` verdict in its place."""
         return judge_stream((self._coerce(r) for r in requests), self.engine, self.config)
 
     def prompt(self, request: JudgeRequest | Mapping[str, Any]) -> str:
@@ -85,8 +87,8 @@ class Judge:
     def close(self) -> None:
         self.engine.close()
 
-    def _coerce(self, r: JudgeRequest | Mapping[str, Any]) -> JudgeRequest | Verdict:
-        if isinstance(r, JudgeRequest):
+    def _coerce(self, r: JudgeRequest | Verdict | Mapping[str, Any]) -> JudgeRequest | Verdict:
+        if isinstance(r, (JudgeRequest, Verdict)):
             return r
         try:
             return JudgeRequest.build(**r)
