@@ -120,10 +120,12 @@ class TransformersEngine(Engine):
         return messages, images
 
     def render(self, request: ChatRequest) -> str:
-        messages, _ = self._messages(request)
+        return self._render(self._messages(request)[0], request.assistant_prefix)
+
+    def _render(self, messages: list[dict[str, Any]], prefix: str) -> str:
         text = self.processor.apply_chat_template(messages, tokenize=False,
                                                   add_generation_prompt=True)
-        return str(text) + request.assistant_prefix
+        return str(text) + prefix
 
     def check(self, request: ChatRequest) -> None:
         """Fail early, naming the file, when a request's media cannot be used."""
@@ -143,7 +145,7 @@ class TransformersEngine(Engine):
         texts, images = [], []
         for r in requests:
             messages, imgs = self._messages(r)
-            texts.append(self.render(r))
+            texts.append(self._render(messages, r.assistant_prefix))
             images.extend(load_image(i) for i in imgs)
         try:
             inputs = self.processor(text=texts, images=images or None, padding=True,
