@@ -11,17 +11,15 @@ number of times (e.g. after the second ``</answer>`` of a pairwise judgement) or
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import torch
-from PIL import Image
 from transformers import AutoConfig, AutoProcessor, StoppingCriteria, StoppingCriteriaList
 
 from flexjudge.engines.base import (
     ChatRequest, Completion, Engine, EngineInfo, SamplingParams, truncate_at_stop,
 )
+from flexjudge.engines.images import load_image
 from flexjudge.errors import EngineError, MediaError, ModelLoadError
 from flexjudge.models.loading import model_class_for
 
@@ -236,22 +234,6 @@ class _StopCounter(StoppingCriteria):
             self.buffers[r] = buf
             done.append(self.seen[r] >= self.count)
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
-
-
-def load_image(media: Any) -> Image.Image:
-    """A PIL image from a path or a PIL image; MediaError naming the file otherwise."""
-    if isinstance(media, Image.Image):
-        return media.convert("RGB")
-    if isinstance(media, (str, os.PathLike)):
-        path = Path(media)
-        if not path.is_file():
-            raise MediaError(f"image {str(path)!r} does not exist")
-        try:
-            with Image.open(path) as im:
-                return im.convert("RGB")
-        except Exception as exc:
-            raise MediaError(f"image {str(path)!r} cannot be read: {_first_line(exc)}") from exc
-    raise MediaError(f"unsupported image value of type {type(media).__name__}: pass a path or a PIL image")
 
 
 def _eos_ids(gen_config: Any, tokenizer: Any) -> list[int]:

@@ -11,6 +11,7 @@ from flexjudge.errors import ConfigError
 # name -> (module, factory attribute, pip extra that provides its dependencies)
 _ENGINES: dict[str, tuple[str, str, str | None]] = {
     "transformers": ("flexjudge.engines.hf", "TransformersEngine", "hf"),
+    "openai": ("flexjudge.engines.openai", "OpenAIEngine", "openai"),
     "scripted": ("flexjudge.engines.scripted", "ScriptedEngine", None),
 }
 

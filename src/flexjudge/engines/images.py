@@ -1,0 +1,33 @@
+"""Images for engines: a path or a PIL image in, an RGB PIL image out (PIL only, no torch)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from flexjudge.errors import MediaError
+
+
+def load_image(media: Any) -> Image.Image:
+    """A PIL image from a path or a PIL image; MediaError naming the file otherwise."""
+    if isinstance(media, Image.Image):
+        return media.convert("RGB")
+    if isinstance(media, (str, os.PathLike)):
+        path = Path(media)
+        if not path.is_file():
+            raise MediaError(f"image {str(path)!r} does not exist")
+        try:
+            with Image.open(path) as im:
+                return im.convert("RGB")
+        except Exception as exc:
+            raise MediaError(f"image {str(path)!r} cannot be read: {_first_line(exc)}") from exc
+    raise MediaError(f"unsupported image value of type {type(media).__name__}: pass a path or a PIL image")
+
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
