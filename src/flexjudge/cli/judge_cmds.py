@@ -20,6 +20,8 @@ from flexjudge.verdict import Verdict
 
 _media = [
     click.option("--image", "images", multiple=True, help="Image path (repeatable)."),
+    click.option("--video", "videos", multiple=True,
+                 help="Video file (mp4, webm, mov, gif) or a folder of frames (repeatable)."),
     click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object."),
     click.option("--show-prompt", is_flag=True,
                  help="Print the exact rendered prompt and exit without loading weights."),
@@ -36,7 +38,8 @@ def _execute(task: Task, responses: list[str], opts: dict[str, Any], **extra: An
     show, as_json = opts.pop("show_prompt"), opts.pop("as_json")
     jk = judge_kwargs(opts)
     fields = dict(task=task, instruction=opts.pop("instruction"), responses=responses,
-                  images=list(opts.pop("images")), scale=opts.pop("scale"),
+                  images=list(opts.pop("images")), videos=list(opts.pop("videos")),
+                  scale=opts.pop("scale"),
                   criteria=opts.pop("criteria"), reference=opts.pop("reference"), **extra)
     request = JudgeRequest.build(**fields)
     if show:

@@ -39,8 +39,9 @@ class TransformersEngine(Engine):
     ``dtype``: "auto" (bf16 on a GPU that supports it, float32 on CPU) or a torch dtype name."""
 
     def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto",
-                 revision: str | None = None) -> None:
+                 revision: str | None = None, video_preset: str = "qwen") -> None:
         self.model_id = str(model)
+        self.video_preset = video_preset
         self.revision = revision
         self.device = _pick_device(device)
         self.dtype = _pick_dtype(dtype, self.device)
@@ -101,21 +102,22 @@ class TransformersEngine(Engine):
             torch.cuda.empty_cache()
 
     # -- prompts ----------------------------------------------------------------------------
-    def _messages(self, request: ChatRequest) -> tuple[list[dict[str, Any]], list[Any]]:
-        messages, images = [], []
+    def _messages(self, request: ChatRequest) -> tuple[list[dict[str, Any]], list[Any], list[Any]]:
+        """Chat-template messages, and the images and videos in placeholder order."""
+        messages, images, videos = [], [], []
         for m in request.messages:
             content: list[dict[str, Any]] = []
             for p in m.parts:
                 if p.type == "text":
                     content.append({"type": "text", "text": p.text})
-                elif p.type == "image":
-                    content.append({"type": "image"})
-                    images.append(p.media)
+                elif p.type in ("image", "video"):
+                    content.append({"type": p.type})
+                    (images if p.type == "image" else videos).append(p.media)
                 else:
                     raise MediaError(f"{p.type} input is not supported by the transformers "
                                      f"engine for {self.model_id!r} yet")
             messages.append({"role": m.role, "content": content})
-        return messages, images
+        return messages, images, videos
 
     def render(self, request: ChatRequest) -> str:
         return self._render(self._messages(request)[0], request.assistant_prefix)
@@ -135,19 +137,34 @@ class TransformersEngine(Engine):
             for p in m.parts:
                 if p.type == "image":
                     load_image(p.media)
+                elif p.type == "video":
+                    from flexjudge.media import probe_video
+
+                    probe_video(p.media)
 
     # -- generation -------------------------------------------------------------------------
     def generate(self, requests: Sequence[ChatRequest], params: SamplingParams) -> list[list[Completion]]:
         if not requests:
             return []
-        texts, images = [], []
+        texts, images, clips = [], [], []
         for r in requests:
-            messages, imgs = self._messages(r)
+            messages, imgs, vids = self._messages(r)
             texts.append(self._render(messages, r.assistant_prefix))
             images.extend(load_image(i) for i in imgs)
+            if vids:
+                from flexjudge.media import load_video
+
+                clips.extend(load_video(v, preset=self.video_preset) for v in vids)
+        video_args: dict[str, Any] = {}
+        if clips:
+            # Frames are already sampled and sized (multiples of 28) by flexjudge.media; the
+            # metadata carries the real fps, without which the processor assumes 24 fps.
+            video_args = dict(videos=[c.frames for c in clips], videos_kwargs={
+                "video_metadata": [c.processor_metadata() for c in clips],
+                "do_sample_frames": False, "do_resize": False})
         try:
             inputs = self.processor(text=texts, images=images or None, padding=True,
-                                    return_tensors="pt")
+                                    return_tensors="pt", **video_args)
         except Exception as exc:
             raise EngineError(f"the processor rejected the batch: {_first_line(exc)}") from exc
         inputs = inputs.to(self.device)

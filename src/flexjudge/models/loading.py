@@ -7,8 +7,8 @@ from typing import Any
 
 # model_type -> (transformers class name, media the model can take besides text)
 MODEL_CLASSES: dict[str, tuple[str, frozenset[str]]] = {
-    "qwen2_5_vl": ("Qwen2_5_VLForConditionalGeneration", frozenset({"image"})),
-    "qwen2_vl": ("Qwen2VLForConditionalGeneration", frozenset({"image"})),
+    "qwen2_5_vl": ("Qwen2_5_VLForConditionalGeneration", frozenset({"image", "video"})),
+    "qwen2_vl": ("Qwen2VLForConditionalGeneration", frozenset({"image", "video"})),
 }
 TEXT_ONLY = ("AutoModelForCausalLM", frozenset[str]())
 
