@@ -141,6 +141,9 @@ class JudgeRequest(BaseModel):
     scale: Scale = DEFAULT_SCALE
     tie: bool = True
     """Pairwise only: whether equal scores are an acceptable verdict (a tie)."""
+    molecule_view: str = "both"
+    """How molecules are shown: "image" (RDKit depiction), "text" (canonical SMILES, formula,
+    descriptors) or "both"."""
 
     @field_validator("task", mode="before")
     @classmethod
@@ -151,6 +154,13 @@ class JudgeRequest(BaseModel):
     @classmethod
     def _scale(cls, v: Any) -> Scale:
         return DEFAULT_SCALE if v is None else Scale.parse(v)
+
+    @field_validator("molecule_view")
+    @classmethod
+    def _molecule_view(cls, v: str) -> str:
+        if v not in ("image", "text", "both"):
+            raise ValueError(f"unknown molecule_view {v!r}: use image, text or both")
+        return v
 
     @field_validator("id", mode="before")
     @classmethod

@@ -20,6 +20,10 @@ from flexjudge.verdict import Verdict
 
 _media = [
     click.option("--image", "images", multiple=True, help="Image path (repeatable)."),
+    click.option("--molecule", "molecules", multiple=True,
+                 help="Molecule as SMILES, or a MOL/SDF file (repeatable)."),
+    click.option("--molecule-view", type=click.Choice(["both", "image", "text"]), default="both",
+                 show_default=True, help="Show molecules as a depiction, a text block, or both."),
     click.option("--video", "videos", multiple=True,
                  help="Video file (mp4, webm, mov, gif) or a folder of frames (repeatable)."),
     click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object."),
@@ -39,6 +43,7 @@ def _execute(task: Task, responses: list[str], opts: dict[str, Any], **extra: An
     jk = judge_kwargs(opts)
     fields = dict(task=task, instruction=opts.pop("instruction"), responses=responses,
                   images=list(opts.pop("images")), videos=list(opts.pop("videos")),
+                  molecules=list(opts.pop("molecules")), molecule_view=opts.pop("molecule_view"),
                   scale=opts.pop("scale"),
                   criteria=opts.pop("criteria"), reference=opts.pop("reference"), **extra)
     request = JudgeRequest.build(**fields)

@@ -91,22 +91,45 @@ def response_name(task: Task, index: int, total: int) -> str:
 
 
 def _media_parts(images: Sequence[object], videos: Sequence[object], audios: Sequence[object],
-                 molecules: Sequence[str]) -> list[Part]:
+                 molecules: Sequence[str], names: Sequence[str] = (), mode: str = "both") -> list[Part]:
     parts = [Part("image", media=m) for m in images]
     parts += [Part("video", media=m) for m in videos]
     parts += [Part("audio", media=m) for m in audios]
-    # Molecules become images/text in the modalities layer; until then, their text form.
-    parts += [Part("text", text=f"[Molecule]\n{neutralize(m)}\n") for m in molecules]
+    return parts + _molecule_parts(molecules, names, mode)
+
+
+def _molecule_parts(molecules: Sequence[str], names: Sequence[str], mode: str) -> list[Part]:
+    """Each molecule as an RDKit depiction and/or a named text block (canonical SMILES, formula,
+    descriptors), so that the reasoning can refer to it by name."""
+    if not molecules:
+        return []
+    from flexjudge.media.molecules import render_molecule  # RDKit only when molecules are used
+
+    parts: list[Part] = []
+    for i, mol in enumerate(molecules):
+        name = names[i] if i < len(names) else f"Molecule {i + 1}"
+        view = render_molecule(mol, name, mode=mode)
+        if view.image is not None:
+            parts.append(Part("image", media=view.image))
+        if view.text:
+            parts.append(Part("text", text=neutralize(view.text) + "\n"))
     return parts
 
 
-def _candidate_parts(task: Task, index: int, total: int, cand: Candidate) -> list[Part]:
+def _names(base: str, n: int) -> list[str]:
+    return [base] if n == 1 else [f"{base}.{k + 1}" for k in range(n)]
+
+
+def _candidate_parts(task: Task, index: int, total: int, cand: Candidate, mode: str) -> list[Part]:
     name = response_name(task, index, total)
     kind = "Answer"
     if not cand.text.strip() and cand.has_media():
-        kind = "Video" if cand.videos else "Audio" if cand.audios else "Image"
+        kind = ("Video" if cand.videos else "Audio" if cand.audios
+                else "Molecule" if cand.molecules and not cand.images else "Image")
     parts = [Part("text", text=f"[{name}'s {kind}]\n")]
-    media = _media_parts(cand.images, cand.videos, cand.audios, cand.molecules)
+    label = name.removeprefix("Assistant").strip() or "A"
+    media = _media_parts(cand.images, cand.videos, cand.audios, cand.molecules,
+                         _names(f"Molecule {label}", len(cand.molecules)), mode)
     if media:
         parts += media
         if cand.text.strip():
@@ -118,8 +141,12 @@ def _candidate_parts(task: Task, index: int, total: int, cand: Candidate) -> lis
 def user_parts(request: JudgeRequest, order: Sequence[int]) -> list[Part]:
     """The user turn: shared media first, then ``[Question]``, an optional reference, and
     each response in the order given (``order[i]`` is the request index shown i-th)."""
+    mode = request.molecule_view
+    n_mol = len(request.molecules)
     parts: list[Part] = _media_parts(request.images, request.videos, request.audios,
-                                     request.molecules)
+                                     request.molecules,
+                                     ["Molecule"] if n_mol == 1 else [f"Molecule {k + 1}" for k in range(n_mol)],
+                                     mode)
     if parts:
         parts.append(Part("text", text="\n\n"))
     parts.append(Part("text", text=f"[Question]\n{neutralize(request.instruction)}"))
@@ -127,7 +154,7 @@ def user_parts(request: JudgeRequest, order: Sequence[int]) -> list[Part]:
         parts.append(Part("text", text=f"\n\n[Reference Answer]\n{neutralize(request.reference)}"))
     for shown, idx in enumerate(order):
         parts.append(Part("text", text="\n\n"))
-        parts += _candidate_parts(request.task, shown, len(order), request.responses[idx])
+        parts += _candidate_parts(request.task, shown, len(order), request.responses[idx], mode)
     return _merge_text(parts)
 
 
