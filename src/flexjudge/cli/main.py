@@ -8,10 +8,13 @@ from typing import Any
 
 import click
 
+from flexjudge.cli.curate_cmd import curate
 from flexjudge.cli.demo_cmd import demo
 from flexjudge.cli.eval_cmd import eval_command
 from flexjudge.cli.judge_cmds import compare, rank, score
+from flexjudge.cli.merge_cmd import merge
 from flexjudge.cli.run_cmd import run
+from flexjudge.cli.train_cmd import train
 from flexjudge.errors import FlexJudgeError
 
 
@@ -46,7 +49,7 @@ def tiny_model(out_dir: Path, arch: str, vocab: str, seed: int) -> None:
     click.echo(str(path))
 
 
-for command in (score, compare, rank, run, demo, eval_command):
+for command in (score, compare, rank, run, demo, eval_command, merge, curate, train):
     cli.add_command(command)
 
 

@@ -163,8 +163,10 @@ class TransformersEngine(Engine):
                 "video_metadata": [c.processor_metadata() for c in clips],
                 "do_sample_frames": False, "do_resize": False})
         try:
+            # The chat template already writes any BOS (LLaMA-3's <|begin_of_text|>); training
+            # sees it once, so judging must not add a second one.
             inputs = self.processor(text=texts, images=images or None, padding=True,
-                                    return_tensors="pt", **video_args)
+                                    add_special_tokens=False, return_tensors="pt", **video_args)
         except Exception as exc:
             raise EngineError(f"the processor rejected the batch: {_first_line(exc)}") from exc
         inputs = inputs.to(self.device)

@@ -522,8 +522,142 @@ def _build_qwen2_5_vl(out: Path, vocab: str, seed: int, hidden_size: int) -> dic
     return {"num_parameters": num_parameters, "vocab_size": len(tokenizer)}
 
 
+#: LLaMA-3.1's first special tokens, in id order after the BPE (real ids 128000-128013): the
+#: header and end-of-turn tokens its chat template writes, the fine-tuning pad token, and the
+#: reserved tokens up to ``<|reserved_special_token_5|>`` (the official Flex-Judge pad for LLaMA).
+LLAMA3_ADDED_TOKENS: tuple[str, ...] = (
+    "<|begin_of_text|>",
+    "<|end_of_text|>",
+    "<|reserved_special_token_0|>",
+    "<|reserved_special_token_1|>",
+    "<|finetune_right_pad_id|>",
+    "<|reserved_special_token_2|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eom_id|>",
+    "<|eot_id|>",
+    "<|python_tag|>",
+    "<|reserved_special_token_3|>",
+    "<|reserved_special_token_4|>",
+    "<|reserved_special_token_5|>",
+)
+
+#: LLaMA-3's pre-tokenizer split (as in its tokenizer.json): like Qwen2's, but digits in runs of
+#: up to three. The small BPE was trained with single digits, so numbers stay digit by digit.
+_LLAMA3_PRETOKENIZE_REGEX = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"""
+    r"""\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+
+#: A LLaMA-3.1-Instruct-style chat template: the released template's rendering of system, user
+#: and assistant turns (BOS, the system header with its knowledge-cutoff and date lines, the
+#: ``|trim`` of each content, ``<|eot_id|>`` after every turn, the bare assistant header as the
+#: generation prompt), without its tool-calling branches. Content may be a string or a list of
+#: text parts (the form the transformers engine sends); other parts are not rendered.
+LLAMA3_1_STYLE_CHAT_TEMPLATE = (
+    "{%- macro render(content) -%}{%- if content is string -%}{{ content }}{%- else -%}"
+    "{%- for part in content -%}{%- if part['type'] == 'text' -%}{{ part['text'] }}{%- endif -%}"
+    "{%- endfor -%}{%- endif -%}{%- endmacro -%}"
+    "{{- bos_token }}"
+    "{%- if not date_string is defined %}{%- set date_string = \"26 Jul 2024\" %}{%- endif %}"
+    "{%- if messages[0]['role'] == 'system' %}"
+    "{%- set system_message = render(messages[0]['content'])|trim %}"
+    "{%- set messages = messages[1:] %}"
+    "{%- else %}{%- set system_message = \"\" %}{%- endif %}"
+    "{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}"
+    "{{- \"Cutting Knowledge Date: December 2023\\n\" }}"
+    "{{- \"Today Date: \" + date_string + \"\\n\\n\" }}"
+    "{{- system_message }}"
+    "{{- \"<|eot_id|>\" }}"
+    "{%- for message in messages %}"
+    "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + "
+    "render(message['content'])|trim + '<|eot_id|>' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}"
+    "{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}"
+    "{%- endif %}"
+)
+
+
+def _llama3_tokenizer(vocab_name: str) -> Any:
+    """A LLaMA-3-style fast tokenizer (a plain ``tokenizer.json`` backend, as the released
+    checkpoints ship) over the chosen BPE, with :data:`LLAMA3_ADDED_TOKENS` appended and
+    ``<|begin_of_text|>`` prepended on encode."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, pre_tokenizers, processors
+    from tokenizers.models import BPE
+    from transformers import PreTrainedTokenizerFast
+
+    vocab, merges = _VOCABS[vocab_name]()
+    first = len(vocab)
+    backend = Tokenizer(BPE(vocab=vocab, merges=merges, fuse_unk=False, byte_fallback=False,
+                            ignore_merges=True))
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_LLAMA3_PRETOKENIZE_REGEX), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    backend.decoder = decoders.ByteLevel()
+    backend.add_special_tokens([AddedToken(t, special=True, normalized=False)
+                                for t in LLAMA3_ADDED_TOKENS])
+    bos = LLAMA3_ADDED_TOKENS[0]
+    backend.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, first)])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token=bos,
+        eos_token="<|eot_id|>",
+        pad_token="<|finetune_right_pad_id|>",
+        model_max_length=131072,
+        # The released tokenizer cleans up spaces on decode; off here so decode(encode(x)) == x.
+        clean_up_tokenization_spaces=False,
+        chat_template=LLAMA3_1_STYLE_CHAT_TEMPLATE,
+    )
+
+
+def _build_llama3(out: Path, vocab: str, seed: int, hidden_size: int) -> dict[str, Any]:
+    """A text-only LLaMA-3.1-style causal LM (the backbone of Flex-Mol-LLaMA): tokenizer with
+    LLaMA-3 special tokens and chat template, tiny ``LlamaForCausalLM``, random weights."""
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = _llama3_tokenizer(vocab)
+    tokenizer.save_pretrained(out)
+    ids = {tok: _token_id(tokenizer, tok) for tok in LLAMA3_ADDED_TOKENS}
+    eos = [ids["<|end_of_text|>"], ids["<|eom_id|>"], ids["<|eot_id|>"]]
+    num_heads = 2
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=2,
+        num_attention_heads=num_heads,
+        num_key_value_heads=1,
+        head_dim=hidden_size // num_heads,
+        max_position_embeddings=131072,
+        rms_norm_eps=1e-5,
+        # LLaMA-3.1's long-context rotary scaling, as in its config.json.
+        rope_parameters={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                         "high_freq_factor": 4.0, "original_max_position_embeddings": 8192,
+                         "rope_theta": 500000.0},
+        bos_token_id=ids["<|begin_of_text|>"],
+        eos_token_id=eos,
+        pad_token_id=ids["<|finetune_right_pad_id|>"],
+        tie_word_embeddings=True,
+    )
+    num_parameters = _init_and_save(LlamaForCausalLM, config, out, seed)
+    GenerationConfig(
+        bos_token_id=ids["<|begin_of_text|>"],
+        eos_token_id=eos,
+        pad_token_id=ids["<|finetune_right_pad_id|>"],
+        do_sample=True,
+        temperature=1.0,
+    ).save_pretrained(out)
+    return {"num_parameters": num_parameters, "vocab_size": len(tokenizer)}
+
+
 _BUILDERS: dict[str, Callable[[Path, str, int, int], dict[str, Any]]] = {
     "qwen2_5_vl": _build_qwen2_5_vl,
+    "llama3": _build_llama3,
 }
 
 SUPPORTED_ARCHS = tuple(_BUILDERS)

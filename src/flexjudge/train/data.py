@@ -3,7 +3,9 @@ uses, the target from :func:`~flexjudge.prompts.format_target`, which the parser
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from flexjudge.engines.base import ChatRequest
@@ -43,3 +45,68 @@ def to_prompt_completion(example: TrainingExample, *, answer_first: bool = False
 
 def build_rows(examples: Iterable[TrainingExample], *, answer_first: bool = False) -> list[dict[str, Any]]:
     return [to_prompt_completion(e, answer_first=answer_first) for e in examples]
+
+
+def _row_problem(row: Any) -> str | None:
+    """Why ``row`` is not a conversational prompt-completion row, or None."""
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    prompt, completion = row.get("prompt"), row.get("completion")
+    if not isinstance(prompt, list) or not prompt:
+        return "'prompt' must be a non-empty list of messages"
+    if not isinstance(completion, list) or len(completion) != 1:
+        return "'completion' must be a list of one assistant message"
+    for where, messages, roles in (("prompt", prompt, ("system", "user")),
+                                   ("completion", completion, ("assistant",))):
+        for m in messages:
+            if not isinstance(m, dict) or m.get("role") not in roles:
+                return f"every {where} message needs a role in {', '.join(roles)}"
+            if not isinstance(m.get("content"), str):
+                return f"{where} message content must be a string (training is text-only)"
+    return None
+
+
+def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Read training rows from JSONL: one conversational prompt-completion row per line
+    (``{"prompt": [system?, user], "completion": [assistant]}``, string contents), as
+    :func:`to_prompt_completion` and ``flexjudge curate`` write them. Other keys are kept
+    (``train_sft`` ignores them). Blank lines are skipped. Any bad line raises
+    :class:`InputError` naming the first one and how many there are."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read training data {str(path)!r}: {exc}") from exc
+    rows: list[dict[str, Any]] = []
+    bad: list[str] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append(f"line {number}: not JSON ({exc.msg})")
+            continue
+        problem = _row_problem(row)
+        if problem:
+            bad.append(f"line {number}: {problem}")
+        else:
+            rows.append(row)
+    if bad:
+        raise InputError(f"{path}: {len(bad)} of {len(bad) + len(rows)} rows are malformed "
+                         f"(first: {bad[0]})")
+    if not rows:
+        raise InputError(f"{path}: no training rows")
+    return rows
+
+
+def write_rows(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write rows as JSONL (UTF-8, one per line); returns how many were written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+    return n

@@ -3,6 +3,11 @@ completion only). The demo trains through this code; so do full-size runs.
 
 The default recipe is the paper's (App. B.2): lr 1e-5, one epoch, max length 4096, cosine
 schedule with 5 % warmup, weight decay 1e-4, Adam betas (0.9, 0.95), bf16 on GPUs.
+
+Options beyond the paper: LoRA through PEFT (:class:`LoraSettings`; the paper's Flex-VL-32B was
+trained with LoRA), on the language model's linear layers only, optionally merged into a
+complete checkpoint; and freezing the media towers (``freeze_vision``), which get no useful
+gradient from text-only data but would otherwise hold optimizer state.
 """
 
 from __future__ import annotations
@@ -10,16 +15,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 from transformers import AutoConfig, AutoProcessor
 
-from flexjudge.errors import InputError, ModelLoadError
+from flexjudge.errors import ConfigError, InputError, ModelLoadError
 from flexjudge.models.loading import load_model_class
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,37 @@ PAPER_RECIPE: dict[str, Any] = dict(
 )
 
 
+#: Attribute names of media encoders and projectors in multimodal checkpoints (Qwen2.5-VL's
+#: ``visual``, Qwen2.5-Omni's ``audio_tower``, LLaVA-style ``vision_tower`` and projector).
+MEDIA_MODULES = ("visual", "vision_tower", "vision_model", "audio_tower", "audio_model",
+                 "multi_modal_projector", "mm_projector")
+
+#: The language model's linear layers in LLaMA/Qwen-style blocks: LoRA's default targets.
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """LoRA through PEFT. Adapters go on the linear layers named in ``targets`` outside the
+    media towers (the vision MLP also has ``gate_proj``/``up_proj``/``down_proj``).
+    ``merge=True`` folds them into the weights and saves a complete checkpoint that
+    :class:`~flexjudge.Judge` loads; otherwise the output folder holds a PEFT adapter."""
+
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    targets: tuple[str, ...] = LORA_TARGETS
+    merge: bool = False
+
+    def __post_init__(self) -> None:
+        if self.rank < 1 or self.alpha < 1:
+            raise ConfigError(f"LoRA rank and alpha must be positive, got {self.rank}, {self.alpha}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"LoRA dropout must be in [0, 1), got {self.dropout}")
+        if not self.targets:
+            raise ConfigError("LoRA needs at least one target module name")
+
+
 @dataclass
 class TrainResult:
     output_dir: Path
@@ -47,6 +84,21 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     train_tokens: int = 0
+    effective_batch_size: int = 0
+    """Examples per optimizer step: per-device batch x gradient accumulation x processes."""
+    trainable_parameters: int = 0
+    total_parameters: int = 0
+    frozen_media_parameters: int = 0
+    adapter_only: bool = False
+    """True when the output is a PEFT adapter (LoRA without merge), not a full checkpoint."""
+
+
+def effective_batch_size(per_device: int, accumulation: int, world_size: int | None = None) -> int:
+    """Examples per optimizer step. ``world_size`` defaults to the launcher's ``WORLD_SIZE``
+    (``accelerate launch``/``torchrun`` set it; 1 when absent)."""
+    if world_size is None:
+        world_size = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    return per_device * accumulation * max(1, world_size)
 
 
 def sft_config(output_dir: str | Path, **overrides: Any) -> Any:
@@ -81,15 +133,72 @@ def _token_lengths(tokenizer: Any, rows: Sequence[dict[str, Any]]) -> list[int]:
     return lengths
 
 
-def train_sft(base_model: str | Path, rows: Sequence[dict[str, Any]], output_dir: str | Path,
+def media_module_names(model: Any) -> list[str]:
+    """Qualified names of the outermost media towers and projectors in ``model``."""
+    found: list[str] = []
+    for name, _ in model.named_modules():
+        if name.rsplit(".", 1)[-1] in MEDIA_MODULES and not any(
+                name.startswith(prefix + ".") for prefix in found):
+            found.append(name)
+    return found
+
+
+def _under(name: str, prefixes: Sequence[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def freeze_media_towers(model: Any) -> int:
+    """Set ``requires_grad=False`` on every media tower/projector parameter; returns how many
+    parameters (elements) were frozen."""
+    prefixes = media_module_names(model)
+    frozen = 0
+    for name, param in model.named_parameters():
+        if _under(name, prefixes):
+            param.requires_grad_(False)
+            frozen += param.numel()
+    return frozen
+
+
+def lora_config(model: Any, settings: LoraSettings) -> Any:
+    """A PEFT ``LoraConfig`` whose targets are the exact names of the language model's linear
+    layers (leaf name in ``settings.targets``, outside every media tower)."""
+    from peft import LoraConfig
+
+    media = media_module_names(model)
+    names = [name for name, module in model.named_modules()
+             if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in settings.targets
+             and not _under(name, media)]
+    if not names:
+        raise ConfigError(f"no linear layer named {', '.join(settings.targets)} outside the media "
+                          "towers; pass --lora-targets with this model's layer names")
+    return LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                      target_modules=names, task_type="CAUSAL_LM", bias="none")
+
+
+def _prompt_completion(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only ``prompt`` and ``completion``: other keys (e.g. curation metadata) would become
+    dataset columns that TRL's collator cannot batch."""
+    out = []
+    for i, row in enumerate(rows):
+        if "prompt" not in row or "completion" not in row:
+            raise InputError(f"training row {i + 1} lacks 'prompt' or 'completion'")
+        out.append({"prompt": row["prompt"], "completion": row["completion"]})
+    return out
+
+
+def train_sft(base_model: str | Path, rows: Sequence[dict[str, Any]], output_dir: str | Path, *,
+              lora: LoraSettings | None = None, freeze_vision: bool = False,
               **overrides: Any) -> TrainResult:
     """Fine-tune ``base_model`` on prompt-completion ``rows`` and write a complete checkpoint
-    (weights, processor with chat template, generation config) to ``output_dir``."""
+    (weights, processor with chat template, generation config) to ``output_dir`` (a PEFT
+    adapter and the processor instead, with ``lora`` unmerged). ``overrides`` are
+    ``SFTConfig`` fields. Rows longer than ``max_length`` are dropped and reported."""
     from datasets import Dataset
     from trl import SFTTrainer
 
     if not rows:
         raise InputError("no training examples")
+    rows = _prompt_completion(rows)
     output_dir = Path(output_dir)
     args = sft_config(output_dir, **overrides)
     try:
@@ -112,23 +221,39 @@ def train_sft(base_model: str | Path, rows: Sequence[dict[str, Any]], output_dir
         raise InputError(f"all {len(rows)} examples exceed max_length={args.max_length}")
 
     model = load_model_class(config).from_pretrained(str(base_model), dtype=torch.float32)
+    total = sum(p.numel() for p in model.parameters())
+    frozen = freeze_media_towers(model) if freeze_vision else 0
+    peft_config = lora_config(model, lora) if lora is not None else None
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(list(keep)),
-                         processing_class=tokenizer)
+                         processing_class=tokenizer, peft_config=peft_config)
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
-    trainer.save_model(str(output_dir))
-    processor.save_pretrained(str(output_dir))
+    adapter_only = lora is not None and not lora.merge
+    if lora is not None and lora.merge:
+        if trainer.is_world_process_zero():
+            merged = trainer.model.merge_and_unload()
+            merged.save_pretrained(str(output_dir), safe_serialization=True)
+    else:
+        trainer.save_model(str(output_dir))
     losses = [float(h["loss"]) for h in trainer.state.log_history if "loss" in h]
     epochs = float(args.num_train_epochs)
     result = TrainResult(output_dir, len(keep), dropped, losses, seconds,
-                         int(sum(n for _, n in kept) * epochs))
-    _write_record(output_dir, base_model, keep, args, result)
+                         int(sum(n for _, n in kept) * epochs),
+                         effective_batch_size=effective_batch_size(
+                             args.per_device_train_batch_size, args.gradient_accumulation_steps,
+                             args.world_size),
+                         trainable_parameters=trainable, total_parameters=total,
+                         frozen_media_parameters=frozen, adapter_only=adapter_only)
+    if trainer.is_world_process_zero():  # one writer under accelerate/torchrun
+        processor.save_pretrained(str(output_dir))
+        _write_record(output_dir, base_model, keep, args, result, lora)
     return result
 
 
 def _write_record(output_dir: Path, base_model: str | Path, rows: Sequence[dict[str, Any]],
-                  args: Any, result: TrainResult) -> None:
+                  args: Any, result: TrainResult, lora: LoraSettings | None = None) -> None:
     """A short record of the run next to the checkpoint: data hash, recipe, versions, losses."""
     import transformers
     import trl
@@ -136,15 +261,19 @@ def _write_record(output_dir: Path, base_model: str | Path, rows: Sequence[dict[
     digest = hashlib.sha256()
     for row in rows:
         digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
-    recipe = {k: getattr(args, k) for k in (*PAPER_RECIPE, "bf16", "seed")}
+    recipe = {k: getattr(args, k) for k in (*PAPER_RECIPE, "max_steps", "bf16", "seed")}
     record = {
         "base_model": str(base_model),
         "data_sha256": digest.hexdigest(),
         "n_examples": result.n_examples,
         "n_dropped_too_long": result.n_dropped,
         "recipe": recipe,
-        "effective_batch_size": args.per_device_train_batch_size
-        * args.gradient_accumulation_steps * max(1, args.world_size),
+        "effective_batch_size": result.effective_batch_size,
+        "lora": asdict(lora) if lora is not None else None,
+        "adapter_only": result.adapter_only,
+        "parameters": {"total": result.total_parameters,
+                       "trainable": result.trainable_parameters,
+                       "frozen_media": result.frozen_media_parameters},
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                      "trl": trl.__version__, "python": platform.python_version()},
         "train_seconds": round(result.seconds, 2),

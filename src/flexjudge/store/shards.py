@@ -1,0 +1,233 @@
+"""Sharded runs: which requests a shard judges, where it writes, and merging the outputs.
+
+Rules:
+
+* A request file's non-blank lines are numbered 0, 1, 2, ... (their *position*, the order of
+  the output). Shard ``i/n`` judges the positions ``p`` with ``p % n == i``: every line belongs
+  to exactly one shard, whatever the file holds.
+* The shard comes from ``--shard i/n``, else from ``RANK``/``WORLD_SIZE`` (torchrun), else from
+  ``SLURM_ARRAY_TASK_ID``/``SLURM_ARRAY_TASK_COUNT`` (minus ``SLURM_ARRAY_TASK_MIN``), each only
+  when set. One shard in all (``n == 1``) is an unsharded run.
+* Shard ``i/n`` of ``out.jsonl`` writes ``out.shard-i-of-n.jsonl`` (and its store
+  ``out.shard-i-of-n.sqlite``). Each row is the verdict plus a ``"shard"`` record (index,
+  count, position, total, a digest of the request file) that :func:`merge_outputs` checks and
+  removes, so that the merged file equals an unsharded run's output line for line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from flexjudge.errors import ConfigError, InputError
+
+SHARD_FIELD = "shard"
+_SHOW = 5  # offending items named in an error message
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int
+    count: int
+    origin: str = "--shard"
+    """Where the shard came from (for messages): ``--shard``, ``RANK/WORLD_SIZE`` or Slurm."""
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not 0 <= self.index < self.count:
+            raise ConfigError(f"shard {self.index}/{self.count} (from {self.origin}) is out of "
+                              f"range: use i/n with 0 <= i < n")
+
+    def owns(self, position: int) -> bool:
+        return position % self.count == self.index
+
+    def size(self, total: int) -> int:
+        """How many of ``total`` positions this shard owns."""
+        return len(range(self.index, total, self.count))
+
+    def path(self, path: Path) -> Path:
+        """``out.jsonl`` -> ``out.shard-i-of-n.jsonl``."""
+        return path.with_name(f"{path.stem}.shard-{self.index}-of-{self.count}{path.suffix}")
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Shard":
+        try:
+            i, n = (int(x) for x in text.split("/"))
+        except ValueError:
+            raise ConfigError(f"--shard {text!r}: use i/n, e.g. 0/4 (shards 0 to n-1)") from None
+        return cls(i, n)
+
+
+def resolve_shard(option: str | None, env: Mapping[str, str] = os.environ) -> Shard | None:
+    """The shard of this process (module rules), or None for an unsharded run."""
+    if option:
+        shard = Shard.parse(option)
+    elif env.get("RANK") and env.get("WORLD_SIZE"):
+        shard = Shard(_int(env, "RANK"), _int(env, "WORLD_SIZE"), "RANK/WORLD_SIZE")
+    elif env.get("SLURM_ARRAY_TASK_ID") and env.get("SLURM_ARRAY_TASK_COUNT"):
+        first = _int(env, "SLURM_ARRAY_TASK_MIN") if env.get("SLURM_ARRAY_TASK_MIN") else 0
+        index, count = _int(env, "SLURM_ARRAY_TASK_ID") - first, _int(env, "SLURM_ARRAY_TASK_COUNT")
+        if not 0 <= index < count:
+            raise ConfigError(
+                f"Slurm array task {env['SLURM_ARRAY_TASK_ID']} is not one of {count} consecutive "
+                "tasks: use a contiguous array (--array=0-N) or pass --shard i/n")
+        shard = Shard(index, count, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT")
+    else:
+        return None
+    return shard if shard.count > 1 else None
+
+
+def _int(env: Mapping[str, str], name: str) -> int:
+    try:
+        return int(env[name])
+    except ValueError:
+        raise ConfigError(f"environment variable {name}={env[name]!r} is not an integer") from None
+
+
+@dataclass(frozen=True)
+class RequestFile:
+    """What every shard of one request file agrees on."""
+
+    total: int
+    """Non-blank lines (counted as :func:`flexjudge.requests_io.read_requests` reads them)."""
+    digest: str
+    """The first 16 hex digits of the file's sha256."""
+
+
+def request_file(path: Path) -> RequestFile:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    # Text mode, as read_requests reads it (universal newlines, str.strip).
+    with path.open(encoding="utf-8", errors="replace") as text:
+        total = sum(1 for line in text if line.strip())
+    return RequestFile(total, h.hexdigest()[:16])
+
+
+def shard_record(shard: Shard, position: int, source: RequestFile) -> dict[str, Any]:
+    return {"index": shard.index, "count": shard.count, "position": position,
+            "total": source.total, "requests": source.digest}
+
+
+# -- merging ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MergeResult:
+    rows: int
+    shards: int
+
+
+def merge_outputs(output: Path, shard_files: Sequence[Path]) -> MergeResult:
+    """Write the shards' verdicts to ``output`` in the original line order.
+
+    Every row must carry a ``"shard"`` record, all of one request file and shard count; each
+    position must appear exactly once. Otherwise :class:`~flexjudge.errors.InputError` with the
+    counts and the first offending positions and ids; ``output`` is then left untouched (it
+    is written to a temporary file and renamed only when complete).
+    """
+    if not shard_files:
+        raise ConfigError("merge needs at least one shard output")
+    resolved = {p.resolve() for p in shard_files}
+    if output.resolve() in resolved:
+        raise ConfigError(f"the merged output {str(output)!r} is also one of the shard outputs")
+    common: dict[str, Any] | None = None
+    seen: dict[int, tuple[str, int, Any]] = {}  # position -> (file, line, id)
+    dups: list[str] = []
+    n_dups = 0
+    by_shard: dict[int, Path] = {}
+    for path in shard_files:
+        last = -1
+        for lineno, obj in _rows(path):
+            rec = obj.get(SHARD_FIELD)
+            if not isinstance(rec, dict) or not {"index", "count", "position", "total",
+                                                 "requests"} <= rec.keys():
+                raise InputError(f"{path}:{lineno}: no shard record; merge takes the outputs of "
+                                 "`flexjudge run --shard i/n`")
+            here = {k: rec[k] for k in ("count", "total", "requests")}
+            if common is None:
+                common = here
+            elif here != common:
+                raise InputError(
+                    f"{path}:{lineno}: shard outputs of different runs (this row: {here}; the "
+                    f"first row: {common}); merge the shards of one request file and one --shard n")
+            index, pos = rec["index"], rec["position"]
+            if by_shard.setdefault(index, path) != path:
+                raise InputError(f"shard {index}/{common['count']} appears in two files: "
+                                 f"{by_shard[index]} and {path}")
+            if pos % common["count"] != index or not 0 <= pos < common["total"]:
+                raise InputError(f"{path}:{lineno}: position {pos} does not belong to shard "
+                                 f"{index}/{common['count']} of {common['total']} lines")
+            if pos in seen:
+                n_dups += 1
+                if len(dups) < _SHOW:
+                    f, ln, _ = seen[pos]
+                    dups.append(f"id {obj.get('id')!r} at position {pos} ({f}:{ln} and "
+                                f"{path}:{lineno})")
+            elif pos < last:
+                raise InputError(f"{path}:{lineno}: rows are not in input order (position {pos} "
+                                 f"after {last}); was the file edited?")
+            else:
+                seen[pos] = (str(path), lineno, obj.get("id"))
+            last = max(last, pos)
+    if common is None:
+        raise InputError("the shard outputs hold no rows")
+    total, count = common["total"], common["count"]
+    missing = [p for p in range(total) if p not in seen]
+    if missing or n_dups:
+        parts = []
+        if missing:
+            short: dict[int, int] = {}
+            for p in missing:
+                short[p % count] = short.get(p % count, 0) + 1
+            detail = "; ".join(
+                f"shard {s}/{count} has {Shard(s, count).size(total) - k} of "
+                f"{Shard(s, count).size(total)} rows" + ("" if s in by_shard else " (no file given)")
+                for s, k in sorted(short.items()))
+            more = ", ..." if len(missing) > _SHOW else ""
+            parts.append(f"{len(missing)} of {total} requests missing (positions "
+                         f"{', '.join(map(str, missing[:_SHOW]))}{more}; {detail}); re-run the "
+                         "incomplete shards (they resume from their stores)")
+        if n_dups:
+            parts.append(f"{n_dups} duplicated rows: {'; '.join(dups)}"
+                         f"{'; ...' if n_dups > len(dups) else ''}")
+        raise InputError("cannot merge: " + "; ".join(parts))
+    _write_merged(output, [by_shard[i] for i in range(count)], total, count)
+    return MergeResult(rows=total, shards=count)
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg}); a shard killed "
+                                 "mid-write? re-run it to finish") from None
+            if not isinstance(obj, dict):
+                raise InputError(f"{path}:{lineno}: expected a JSON object")
+            yield lineno, obj
+
+
+def _write_merged(output: Path, files: list[Path], total: int, count: int) -> None:
+    """Round-robin over the (validated, ordered) shard files: position p is in file p % count."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    readers = [_rows(p) for p in files]
+    tmp = output.with_name(output.name + ".tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as out:
+            for pos in range(total):
+                _, obj = next(readers[pos % count])
+                obj.pop(SHARD_FIELD, None)
+                out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        os.replace(tmp, output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
