@@ -21,20 +21,11 @@ import platform
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from _timing import timed
 
 import torch
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Median wall time over ``repeat`` runs (after one warm-up run)."""
-    result = fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 def machine() -> dict[str, Any]:

@@ -14,11 +14,11 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from _timing import timed
 
 import numpy as np
 
@@ -31,17 +31,6 @@ DRUGS = [
     "CC1(C)SC2C(NC(=O)Cc3ccccc3)C(=O)N2C1C(=O)O", "NC(=O)c1cccnc1",
     "Clc1ccc(cc1)C(c1ccccc1)N1CCN(CCOCC(=O)O)CC1", "CCN(CC)CC(=O)Nc1c(C)cccc1C",
 ]
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Median wall time over ``repeat`` runs, after one warm-up run."""
-    result = fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 def cpu_name() -> str:
