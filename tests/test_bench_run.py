@@ -1,0 +1,33 @@
+"""`flexjudge eval` judging a benchmark with a real tiny model, scored by the published-format code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures" / "benchmarks"
+
+
+def test_eval_pandalm_with_a_model(tiny_vl, tmp_path):
+    out = tmp_path / "eval"
+    proc = subprocess.run([shutil.which("flexjudge"), "eval", "pandalm", "--data",
+                           str(FIXTURES / "pandalm" / "testset-v1.json"), "--model", str(tiny_vl),
+                           "--output", str(out), "--limit", "3", "--max-new-tokens", "4"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    verdicts = [json.loads(x) for x in (out / "verdicts.jsonl").read_text().splitlines()]
+    assert [v["id"] for v in verdicts] == ["0", "1", "2"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    acc = metrics["metrics"]["accuracy"]
+    assert acc["n"] == 3 and acc["n_invalid"] == 3  # a random model: counted invalid, not ties
+    assert metrics["judge"]["engine"] == "transformers"
+    assert "| accuracy |" in (out / "report.md").read_text()
+
+
+def test_eval_unavailable_benchmark_is_clear(tiny_vl, tmp_path):
+    proc = subprocess.run([shutil.which("flexjudge"), "eval", "mj_bench", "--data", str(tmp_path),
+                           "--model", str(tiny_vl), "--output", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "not available yet" in proc.stderr
