@@ -85,6 +85,9 @@ class Scale:
 
 
 DEFAULT_SCALE = Scale(1, 10, 0)
+#: System-prompt families (prompts.protocol) and the default scale of the audio ones.
+PROTOCOLS = ("default", "audio_mos", "voxsim")
+PROTOCOL_SCALES = {"audio_mos": "1.0-5.0", "voxsim": "1.0-6.0"}
 
 
 class Candidate(BaseModel):
@@ -141,6 +144,9 @@ class JudgeRequest(BaseModel):
     scale: Scale = DEFAULT_SCALE
     tie: bool = True
     """Pairwise only: whether equal scores are an acceptable verdict (a tie)."""
+    protocol: str = "default"
+    """System-prompt family: "default" (JudgeLRM's), or "audio_mos" / "voxsim" (Flex-Omni's
+    audio prompts; score task only, scale 1.0-5.0 / 1.0-6.0 unless given)."""
     molecule_view: str = "both"
     """How molecules are shown: "image" (RDKit depiction), "text" (canonical SMILES, formula,
     descriptors) or "both"."""
@@ -154,6 +160,13 @@ class JudgeRequest(BaseModel):
     @classmethod
     def _scale(cls, v: Any) -> Scale:
         return DEFAULT_SCALE if v is None else Scale.parse(v)
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol(cls, v: str) -> str:
+        if v not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {v!r}: use {', '.join(PROTOCOLS)}")
+        return v
 
     @field_validator("molecule_view")
     @classmethod
@@ -183,6 +196,11 @@ class JudgeRequest(BaseModel):
             raise ValueError(f"task {self.task.value} takes {want} responses, got {n}")
         if not self.instruction.strip():
             raise ValueError("instruction is empty")
+        if self.protocol != "default":
+            if self.task is not Task.SCORE:
+                raise ValueError(f"protocol {self.protocol} takes task score, got {self.task.value}")
+            if self.scale == DEFAULT_SCALE:
+                self.scale = Scale.parse(PROTOCOL_SCALES[self.protocol])
         for i, r in enumerate(self.responses):
             if r.is_empty():
                 raise ValueError(f"response {letter(i)} is empty")

@@ -26,6 +26,12 @@ _media = [
                  show_default=True, help="Show molecules as a depiction, a text block, or both."),
     click.option("--video", "videos", multiple=True,
                  help="Video file (mp4, webm, mov, gif) or a folder of frames (repeatable)."),
+    click.option("--audio", "audios", multiple=True,
+                 help="Audio file (wav, flac, mp3, ...), resampled to 16 kHz mono (repeatable)."),
+    click.option("--protocol", type=click.Choice(["default", "audio_mos", "voxsim"]),
+                 default="default", show_default=True,
+                 help="System prompt: JudgeLRM's, or Flex-Omni's audio MOS / speaker-similarity "
+                      "prompt (score only)."),
     click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object."),
     click.option("--show-prompt", is_flag=True,
                  help="Print the exact rendered prompt and exit without loading weights."),
@@ -43,6 +49,7 @@ def _execute(task: Task, responses: list[str], opts: dict[str, Any], **extra: An
     jk = judge_kwargs(opts)
     fields = dict(task=task, instruction=opts.pop("instruction"), responses=responses,
                   images=list(opts.pop("images")), videos=list(opts.pop("videos")),
+                  audios=list(opts.pop("audios")), protocol=opts.pop("protocol"),
                   molecules=list(opts.pop("molecules")), molecule_view=opts.pop("molecule_view"),
                   scale=opts.pop("scale"),
                   criteria=opts.pop("criteria"), reference=opts.pop("reference"), **extra)

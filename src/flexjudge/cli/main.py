@@ -41,10 +41,17 @@ def cli() -> None:
 @click.option("--vocab", type=click.Choice(["small", "qwen"]), default="small", show_default=True,
               help="small: a small trained BPE vocabulary (fast); qwen: the real Qwen vocabulary.")
 @click.option("--seed", default=0, show_default=True, type=int)
-def tiny_model(out_dir: Path, arch: str, vocab: str, seed: int) -> None:
+@click.option("--full", is_flag=True,
+              help="qwen2_5_omni only: the full model (thinker + tiny talker and token2wav).")
+def tiny_model(out_dir: Path, arch: str, vocab: str, seed: int, full: bool) -> None:
     """Write a tiny randomly initialised checkpoint for offline tests."""
+    from flexjudge.errors import ConfigError
     from flexjudge.models import build_tiny_model
 
+    if full:
+        if arch != "qwen2_5_omni":
+            raise ConfigError("--full applies to --arch qwen2_5_omni only")
+        arch = "qwen2_5_omni_full"
     path = build_tiny_model(out_dir, arch=arch, vocab=vocab, seed=seed)
     click.echo(str(path))
 

@@ -1,5 +1,5 @@
-"""The Hugging Face transformers engine, for Qwen2.5-VL-family checkpoints (and text-only
-causal LMs).
+"""The Hugging Face transformers engine, for Qwen2.5-VL-family checkpoints, Qwen2.5-Omni (its
+thinker: text out, from a thinker-only or a full checkpoint) and text-only causal LMs.
 
 The processor (chat template, tokenizer, image processor) loads at construction; weights load
 on the first :meth:`generate`, so ``--show-prompt`` never touches them. All the votes of a
@@ -65,6 +65,11 @@ class TransformersEngine(Engine):
                 f"{self.model_id!r} is a {model_type} checkpoint but its folder has no image "
                 "processor files (preprocessor_config.json); copy them from the base model, "
                 "e.g. Qwen/Qwen2.5-VL-7B-Instruct, or save the processor next to the weights.")
+        if "audio" in self.modalities and not hasattr(self.processor, "feature_extractor"):
+            raise ModelLoadError(
+                f"{self.model_id!r} is a {model_type} checkpoint but its processor has no audio "
+                "feature extractor; save the base model's processor (e.g. Qwen/Qwen2.5-Omni-7B) "
+                "next to the weights.")
         if getattr(self.tokenizer, "chat_template", None) is None and getattr(
                 self.processor, "chat_template", None) is None:
             raise ModelLoadError(
@@ -102,9 +107,13 @@ class TransformersEngine(Engine):
             torch.cuda.empty_cache()
 
     # -- prompts ----------------------------------------------------------------------------
-    def _messages(self, request: ChatRequest) -> tuple[list[dict[str, Any]], list[Any], list[Any]]:
-        """Chat-template messages, and the images and videos in placeholder order."""
-        messages, images, videos = [], [], []
+    def _messages(self, request: ChatRequest
+                  ) -> tuple[list[dict[str, Any]], list[Any], list[Any], list[Any]]:
+        """Chat-template messages, and the images, videos and audios in placeholder order."""
+        messages: list[dict[str, Any]] = []
+        images: list[Any] = []
+        videos: list[Any] = []
+        audios: list[Any] = []
         for m in request.messages:
             content: list[dict[str, Any]] = []
             for p in m.parts:
@@ -113,11 +122,14 @@ class TransformersEngine(Engine):
                 elif p.type in ("image", "video"):
                     content.append({"type": p.type})
                     (images if p.type == "image" else videos).append(p.media)
+                elif p.type == "audio" and "audio" in self.modalities:
+                    content.append({"type": "audio"})
+                    audios.append(p.media)
                 else:
                     raise MediaError(f"{p.type} input is not supported by the transformers "
                                      f"engine for {self.model_id!r} yet")
             messages.append({"role": m.role, "content": content})
-        return messages, images, videos
+        return messages, images, videos, audios
 
     def render(self, request: ChatRequest) -> str:
         return self._render(self._messages(request)[0], request.assistant_prefix)
@@ -141,20 +153,50 @@ class TransformersEngine(Engine):
                     from flexjudge.media import probe_video
 
                     probe_video(p.media)
+                elif p.type == "audio":
+                    self._check_audio_length(p.media)
+
+    def _audio_limit(self) -> float:
+        """Longest clip the feature extractor takes whole (Whisper's 30 s window); a longer one
+        would be cut silently, so it is refused instead."""
+        fe = self.processor.feature_extractor
+        return float(fe.n_samples) / float(fe.sampling_rate)
+
+    def _check_audio_length(self, media: Any) -> None:
+        from flexjudge.media import AudioClip, load_audio, probe_audio
+
+        limit = self._audio_limit()
+        if isinstance(media, AudioClip) or isinstance(media, tuple):
+            clip = load_audio(media, target_rate=int(self.processor.feature_extractor.sampling_rate))
+            duration, name = clip.duration, clip.source or "in-memory audio clip"
+        else:
+            duration, _, _ = probe_audio(media)
+            name = str(media)
+        if duration > limit:
+            raise MediaError(f"audio {name!r} lasts {duration:.1f} s, longer than the "
+                             f"{limit:g} s that {self.model_id!r}'s feature extractor takes "
+                             "(it would be truncated); cut it into shorter clips")
+
+    def _load_audio(self, media: Any) -> Any:
+        from flexjudge.media import load_audio
+
+        self._check_audio_length(media)
+        return load_audio(media, target_rate=int(self.processor.feature_extractor.sampling_rate))
 
     # -- generation -------------------------------------------------------------------------
     def generate(self, requests: Sequence[ChatRequest], params: SamplingParams) -> list[list[Completion]]:
         if not requests:
             return []
-        texts, images, clips = [], [], []
+        texts, images, clips, sounds = [], [], [], []
         for r in requests:
-            messages, imgs, vids = self._messages(r)
+            messages, imgs, vids, auds = self._messages(r)
             texts.append(self._render(messages, r.assistant_prefix))
             images.extend(load_image(i) for i in imgs)
             if vids:
                 from flexjudge.media import load_video
 
                 clips.extend(load_video(v, preset=self.video_preset) for v in vids)
+            sounds.extend(self._load_audio(a) for a in auds)
         video_args: dict[str, Any] = {}
         if clips:
             # Frames are already sampled and sized (multiples of 28) by flexjudge.media; the
@@ -162,6 +204,10 @@ class TransformersEngine(Engine):
             video_args = dict(videos=[c.frames for c in clips], videos_kwargs={
                 "video_metadata": [c.processor_metadata() for c in clips],
                 "do_sample_frames": False, "do_resize": False})
+        if sounds:
+            # Mono float32 in [-1, 1] at the extractor's rate (flexjudge.media.load_audio).
+            video_args.update(audio=[s.samples for s in sounds],
+                              sampling_rate=int(self.processor.feature_extractor.sampling_rate))
         try:
             # The chat template already writes any BOS (LLaMA-3's <|begin_of_text|>); training
             # sees it once, so judging must not add a second one.

@@ -34,3 +34,32 @@ QWEN2_VL_CHAT_TEMPLATE = (
 )
 
 __all__ = ["QWEN2_VL_CHAT_TEMPLATE"]
+
+#: A Qwen2.5-Omni-style chat template (reconstructed from the released Qwen/Qwen2.5-Omni-7B
+#: template's rendering of text, image, video and audio parts; its ``use_audio_in_video`` and
+#: url branches are left out). ChatML; default system prompt when the first message is not a
+#: system message; an image renders ``<|vision_bos|><|IMAGE|><|vision_eos|>``, a video
+#: ``<|vision_bos|><|VIDEO|><|vision_eos|>`` and an audio ``<|audio_bos|><|AUDIO|><|audio_eos|>``
+#: (the processor expands the middle token).
+QWEN2_5_OMNI_STYLE_CHAT_TEMPLATE = (
+    "{% set audio_count = namespace(value=0) %}{% set image_count = namespace(value=0) %}"
+    "{% set video_count = namespace(value=0) %}{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\n"
+    "You are a helpful assistant.<|im_end|>\n{% endif %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}"
+    "{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}"
+    "<|vision_bos|><|IMAGE|><|vision_eos|>"
+    "{% elif content['type'] == 'audio' or 'audio' in content or 'audio_url' in content %}"
+    "{% set audio_count.value = audio_count.value + 1 %}"
+    "{% if add_audio_id %}Audio {{ audio_count.value }}: {% endif %}"
+    "<|audio_bos|><|AUDIO|><|audio_eos|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}"
+    "{% set video_count.value = video_count.value + 1 %}"
+    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}"
+    "<|vision_bos|><|VIDEO|><|vision_eos|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)

@@ -48,9 +48,16 @@ DEFAULT_LABEL_CRITERIA = (
 _EXAMPLES = {Task.SCORE: (3,), Task.PAIRWISE: (3, 5), Task.BATCH: (3, 8, 6)}
 
 
-def system_prompt(task: Task, scale: Scale, criteria: str | None, tie: bool = True) -> str:
+def system_prompt(task: Task, scale: Scale, criteria: str | None, tie: bool = True,
+                  protocol_name: str = "default") -> str:
     """The system prompt of a task. With the defaults (1-10, no criteria) the pairwise prompt
-    is JudgeLRM's verbatim."""
+    is JudgeLRM's verbatim. ``protocol_name`` "audio_mos"/"voxsim" selects Flex-Omni's audio
+    prompts (score task; criteria are not part of them)."""
+    if protocol_name in protocol.AUDIO_PROTOCOLS:
+        template = protocol.AUDIO_PROTOCOLS[protocol_name][0]
+        example = "".join(f"<answer>{v}</answer>" for v in _examples(Task.SCORE, scale))
+        return template.format(scale_low=scale.fmt(scale.low), scale_high=scale.fmt(scale.high),
+                               example=example)
     if task is Task.LABEL:
         return protocol.LABEL.format(
             criteria=neutralize(criteria) if criteria else DEFAULT_LABEL_CRITERIA,
@@ -173,7 +180,8 @@ def build_chat(request: JudgeRequest, order: Sequence[int] | None = None, *,
     """The chat for one ordering of a request's responses."""
     if order is None:
         order = range(len(request.responses))
-    system = system_prompt(request.task, request.scale, request.criteria, request.tie)
+    system = system_prompt(request.task, request.scale, request.criteria, request.tie,
+                           request.protocol)
     messages = (
         Message("system", (Part("text", text=system),)),
         Message("user", tuple(user_parts(request, list(order)))),

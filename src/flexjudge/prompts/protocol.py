@@ -104,3 +104,37 @@ THINK_PRIME = "<think>\n"
 
 #: Token appended after a closed reasoning block to force more thinking (s1-style budget forcing).
 BUDGET_FORCING_CUE = "Wait"
+
+# --- Audio (Flex-Omni-7B; official-code.md §3.5, paper Figure 10) ---------------------------
+# The official NISQA/SOMOS scripts use one system prompt; official-code.md quotes its key
+# sentences (kept verbatim below, the "FISRT" typo included, as the checkpoint was evaluated
+# with it) and summarises the rest. [reconstructed]: the preamble's "for an AI assistant"
+# ending applied to PREAMBLE, the rubric's middle labels (Poor, Fair, Good: the ITU-T P.800
+# ACR labels between the quoted "Very Bad" and "Excellent"), and the closing answer sentence
+# (the SINGLE prompt's). ``{scale_low}``/``{scale_high}`` are "1.0" and "5.0" by default.
+AUDIO_PREAMBLE = PREAMBLE.replace("for both assistants", "for an AI assistant")
+
+AUDIO_MOS = AUDIO_PREAMBLE + (
+    "Now the user asks you to judge the performance of an audio generative AI assistant in "
+    "response to the question. Listen to the generated speech audio, and score this speech on "
+    "a scale from {scale_low} to {scale_high} in FISRT DECIMAL. "
+    "1: Very Bad, 2: Poor, 3: Fair, 4: Good, 5: Excellent. "  # [reconstructed] rubric wording
+    "Do NOT consider the content of the speech. After thinking, when you finally reach a "
+    "conclusion, clearly provide your evaluation score within <answer> </answer> tags, i.e., "
+    "for example,{example}"
+)
+
+#: Speaker similarity (VoxSim). official-code.md quotes "judge the performance of an audio AI
+#: assistant. Score the assistant from 1.0 to 5.0 in first decimal" and example 3.8; the paper
+#: (§2.4) gives VoxSim's range as 1-6, which is this prompt's default scale. The rest is
+#: [reconstructed] on the AUDIO_MOS skeleton.
+VOXSIM = AUDIO_PREAMBLE + (
+    "Now the user asks you to judge the performance of an audio AI assistant. Score the "
+    "assistant from {scale_low} to {scale_high} in first decimal (higher=more similar "  # [reconstructed]
+    "speakers). Do NOT consider the content of the speech. After thinking, when you finally "
+    "reach a conclusion, clearly provide your evaluation score within <answer> </answer> tags, "
+    "i.e., for example,{example}"
+)
+
+#: The audio protocols: name -> (system prompt, default scale).
+AUDIO_PROTOCOLS = {"audio_mos": (AUDIO_MOS, "1.0-5.0"), "voxsim": (VOXSIM, "1.0-6.0")}
