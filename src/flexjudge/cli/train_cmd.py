@@ -36,6 +36,43 @@ _RECIPE_OPTIONS = {
 }
 
 
+#: Keys a ``--config`` YAML may set: the recipe, LoRA and freezing options, named as the options
+#: (``lr``, ``grad_accum``, ``lora_rank``; dashes or underscores).
+_CONFIG_KEYS = (*_RECIPE_OPTIONS, "lora", "lora_rank", "lora_alpha", "lora_dropout",
+                "lora_targets", "merge_lora", "freeze_vision")
+
+
+def _layer_config(ctx: click.Context, path: Path, values: dict[str, Any]) -> None:
+    """Fill ``values`` from the YAML at ``path`` for every option not given on the command line:
+    defaults (the paper's recipe) < YAML < command-line flags. Values are converted by the
+    options' own types, so ``lr: 1e-5`` is a float although YAML reads it as a string."""
+    import yaml
+    from click.core import ParameterSource
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the training config: {exc}") from exc
+    if loaded is None:
+        return
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: a training config is a mapping of option names to values")
+    params = {p.name: p for p in ctx.command.params if p.name in _CONFIG_KEYS}
+    for key, value in loaded.items():
+        name = str(key).replace("-", "_")
+        if name not in params:
+            raise ConfigError(f"{path}: unknown key {key!r}; a training config may set "
+                              + ", ".join(_CONFIG_KEYS))
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+            continue
+        if name == "lora_targets" and isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        try:
+            values[name] = params[name].type.convert(value, params[name], ctx)
+        except click.BadParameter as exc:
+            raise ConfigError(f"{path}: {key}: {exc.message}") from exc
+
+
 def _is_main_process() -> bool:
     return int(os.environ.get("RANK", "0") or 0) == 0
 
@@ -73,12 +110,23 @@ def _is_main_process() -> bool:
               help="Merge the adapters and save a complete checkpoint (loadable by Judge).")
 @click.option("--freeze-vision", is_flag=True,
               help="Freeze the vision/audio towers and projectors.")
+@click.option("--config", "config_path", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML of option values named as the options (lr, grad_accum, lora_rank, ...), "
+                   "e.g. configs/recipes/paper.yaml; options given here win.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def train(model: str, data: Path, output: Path, lora: bool, lora_rank: int | None,
-          lora_alpha: int | None, lora_dropout: float | None, lora_targets: str | None,
-          merge_lora: bool, freeze_vision: bool, as_json: bool, **recipe: Any) -> None:
+@click.pass_context
+def train(ctx: click.Context, model: str, data: Path, output: Path, config_path: Path | None,
+          as_json: bool, **options: Any) -> None:
     """Fine-tune a judge text-only on reasoning-first rows (TRL SFT, loss on the answer turn)."""
     from flexjudge.train import LoraSettings, effective_batch_size, read_rows, sft_config, train_sft
+
+    if config_path is not None:
+        _layer_config(ctx, config_path, options)
+    lora, lora_rank, lora_alpha, lora_dropout, lora_targets, merge_lora, freeze_vision = (
+        options.pop(k) for k in ("lora", "lora_rank", "lora_alpha", "lora_dropout",
+                                 "lora_targets", "merge_lora", "freeze_vision"))
+    recipe = options
 
     lora_given = {k: v for k, v in (("rank", lora_rank), ("alpha", lora_alpha),
                                     ("dropout", lora_dropout)) if v is not None}

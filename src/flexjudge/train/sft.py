@@ -93,6 +93,10 @@ class TrainResult:
     """True when the output is a PEFT adapter (LoRA without merge), not a full checkpoint."""
 
 
+def _world_size() -> int:
+    return max(1, int(os.environ.get("WORLD_SIZE", "1") or 1))
+
+
 def effective_batch_size(per_device: int, accumulation: int, world_size: int | None = None) -> int:
     """Examples per optimizer step. ``world_size`` defaults to the launcher's ``WORLD_SIZE``
     (``accelerate launch``/``torchrun`` set it; 1 when absent)."""
@@ -103,7 +107,13 @@ def effective_batch_size(per_device: int, accumulation: int, world_size: int | N
 
 def sft_config(output_dir: str | Path, **overrides: Any) -> Any:
     """A TRL ``SFTConfig`` with the paper's recipe, adjusted for the hardware present:
-    bf16 and gradient checkpointing only on CUDA (TRL turns both on by default)."""
+    bf16 and gradient checkpointing only on CUDA (TRL turns both on by default).
+
+    Several processes without CUDA (``torchrun``/``accelerate launch`` set ``WORLD_SIZE``) train
+    data-parallel over gloo: accelerate's CPU path (``MULTI_CPU``) is only taken with
+    ``use_cpu=True``; ``ddp_backend="gloo"`` alone leaves transformers with a process group but
+    no DDP wrapper, each rank then training on its own. Under DeepSpeed (which has its own CPU
+    handling) only the gloo backend is set."""
     from trl import SFTConfig
 
     cuda = torch.cuda.is_available()
@@ -119,6 +129,10 @@ def sft_config(output_dir: str | Path, **overrides: Any) -> Any:
         seed=0,
         dataset_num_proc=None,
     )
+    if not cuda and _world_size() > 1:
+        params["ddp_backend"] = "gloo"
+        if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() != "true":
+            params["use_cpu"] = True
     params.update(overrides)
     return SFTConfig(**params)
 
@@ -269,6 +283,7 @@ def _write_record(output_dir: Path, base_model: str | Path, rows: Sequence[dict[
         "n_dropped_too_long": result.n_dropped,
         "recipe": recipe,
         "effective_batch_size": result.effective_batch_size,
+        "world_size": args.world_size,
         "lora": asdict(lora) if lora is not None else None,
         "adapter_only": result.adapter_only,
         "parameters": {"total": result.total_parameters,
