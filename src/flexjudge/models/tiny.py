@@ -837,6 +837,11 @@ def _build_qwen2_5_omni_full(out: Path, vocab: str, seed: int, hidden_size: int)
                                token2wav_config=token2wav)
     num_parameters = _init_and_save(Qwen2_5OmniForConditionalGeneration, config, out, seed)
     _omni_generation_config(tok, out)
+    # A full Omni folder carries the talker's speaker prompts; from_pretrained requires them.
+    import torch
+
+    torch.save({"Chelsie": {"bos_token": 60, "cond": torch.zeros(1, 16),
+                            "ref_mel": torch.zeros(1, 30, 16)}}, out / "spk_dict.pt")
     return {"num_parameters": num_parameters, "vocab_size": len(tok)}
 
 

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -261,9 +262,32 @@ def train_sft(base_model: str | Path, rows: Sequence[dict[str, Any]], output_dir
                          trainable_parameters=trainable, total_parameters=total,
                          frozen_media_parameters=frozen, adapter_only=adapter_only)
     if trainer.is_world_process_zero():  # one writer under accelerate/torchrun
+        if getattr(config, "model_type", "") == "qwen2_5_omni" and not adapter_only:
+            _put_thinker_back(base_model, output_dir)
         processor.save_pretrained(str(output_dir))
         _write_record(output_dir, base_model, keep, args, result, lora)
     return result
+
+
+def _put_thinker_back(base_model: str | Path, output_dir: Path) -> None:
+    """The base was a full Qwen2.5-Omni checkpoint (thinker, talker, token2wav) and only its
+    thinker was trained: write the trained thinker back into the full model, so that the output
+    is again a full checkpoint (as the released Flex-Omni-7B is). Holds both in memory once."""
+    from transformers import (
+        Qwen2_5OmniForConditionalGeneration, Qwen2_5OmniThinkerForConditionalGeneration,
+    )
+
+    thinker = Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(str(output_dir))
+    full = Qwen2_5OmniForConditionalGeneration.from_pretrained(str(base_model), dtype=thinker.dtype)
+    full.thinker.load_state_dict(thinker.state_dict())
+    for stale in list(output_dir.glob("model*.safetensors")) + list(output_dir.glob("*.index.json")):
+        stale.unlink()  # the thinker-only shards; the full model writes its own
+    full.save_pretrained(str(output_dir), safe_serialization=True)
+    from transformers.utils import cached_file
+
+    speakers = cached_file(str(base_model), "spk_dict.pt")  # the talker's speaker prompts
+    if speakers is not None:
+        shutil.copy(speakers, output_dir / "spk_dict.pt")
 
 
 def _write_record(output_dir: Path, base_model: str | Path, rows: Sequence[dict[str, Any]],
