@@ -394,6 +394,30 @@ def _no_progress_bars() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
+def _text_config(vocab_size: int, hidden_size: int, endoftext: int, im_end: int) -> dict[str, Any]:
+    """The tiny Qwen2 text stack shared by the Qwen2.5-VL and Omni-thinker builders."""
+    head_dim = hidden_size // 2  # >= 64 at the default size (vLLM's CPU kernels need it)
+    return {
+        "vocab_size": vocab_size,
+        "hidden_size": hidden_size,
+        "intermediate_size": 2 * hidden_size,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "max_position_embeddings": 32768,
+        "max_window_layers": 2,
+        "use_sliding_window": False,
+        "rms_norm_eps": 1e-6,
+        # transformers 5 reads `rope_parameters`; a legacy {"type": "mrope"} rope_scaling is
+        # converted to rope_type "default" plus mrope_section, which is what is written here.
+        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0,
+                            "mrope_section": _mrope_section(head_dim)},
+        "bos_token_id": endoftext,
+        "eos_token_id": im_end,
+        "pad_token_id": endoftext,
+    }
+
+
 def _init_and_save(model_cls: Any, config: Any, out: Path, seed: int) -> int:
     """Randomly initialise ``model_cls(config)`` under ``seed``; save float32 safetensors."""
     import torch
@@ -467,31 +491,8 @@ def _build_qwen2_5_vl(out: Path, vocab: str, seed: int, hidden_size: int) -> dic
     )
     processor.save_pretrained(out)
 
-    num_heads = 2
-    head_dim = hidden_size // num_heads  # >= 64 at the default size (vLLM's CPU kernels need it)
     vision_hidden = 64
-    text_config = {
-        "vocab_size": len(tokenizer),
-        "hidden_size": hidden_size,
-        "intermediate_size": 2 * hidden_size,
-        "num_hidden_layers": 2,
-        "num_attention_heads": num_heads,
-        "num_key_value_heads": 1,
-        "max_position_embeddings": 32768,
-        "max_window_layers": 2,
-        "use_sliding_window": False,
-        "rms_norm_eps": 1e-6,
-        # transformers 5 reads `rope_parameters`; a legacy {"type": "mrope"} rope_scaling is
-        # converted to rope_type "default" plus mrope_section, which is what is written here.
-        "rope_parameters": {
-            "rope_type": "default",
-            "rope_theta": 1000000.0,
-            "mrope_section": _mrope_section(head_dim),
-        },
-        "bos_token_id": endoftext,
-        "eos_token_id": im_end,
-        "pad_token_id": endoftext,
-    }
+    text_config = _text_config(len(tokenizer), hidden_size, endoftext, im_end)
     vision_config = {
         "depth": 2,
         "hidden_size": vision_hidden,
@@ -710,25 +711,7 @@ def _omni_thinker_config(tokenizer: Any, hidden_size: int) -> Any:
 
     ids = {tok: _token_id(tokenizer, tok) for tok, _ in QWEN2_5_OMNI_ADDED_TOKENS}
     endoftext, im_end = ids["<|endoftext|>"], ids["<|im_end|>"]
-    num_heads = 2
-    head_dim = hidden_size // num_heads
-    text_config = {
-        "vocab_size": len(tokenizer),
-        "hidden_size": hidden_size,
-        "intermediate_size": 2 * hidden_size,
-        "num_hidden_layers": 2,
-        "num_attention_heads": num_heads,
-        "num_key_value_heads": 1,
-        "max_position_embeddings": 32768,
-        "max_window_layers": 2,
-        "use_sliding_window": False,
-        "rms_norm_eps": 1e-6,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0,
-                            "mrope_section": _mrope_section(head_dim)},
-        "bos_token_id": endoftext,
-        "eos_token_id": im_end,
-        "pad_token_id": endoftext,
-    }
+    text_config = _text_config(len(tokenizer), hidden_size, endoftext, im_end)
     vision_config = {
         "depth": 2, "hidden_size": 64, "intermediate_size": 128, "num_heads": 2,
         "out_hidden_size": hidden_size, "patch_size": 14, "spatial_merge_size": 2,
