@@ -31,3 +31,33 @@ def test_eval_unavailable_benchmark_is_clear(tiny_vl, tmp_path):
                            "--model", str(tiny_vl), "--output", str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "not available yet" in proc.stderr
+
+
+def test_eval_mllm_judge_pair_with_images(tiny_vl, tmp_path):
+    from PIL import Image
+
+    from flexjudge.bench.loaders import iter_mllm_judge_pair
+
+    data = FIXTURES / "mllm_as_a_judge" / "Dataset" / "Benchmark" / "pair.jsonl"
+    items = list(iter_mllm_judge_pair(data))
+    images = tmp_path / "image"
+    images.mkdir()
+
+    def run(out):
+        proc = subprocess.run([shutil.which("flexjudge"), "eval", "mllm_judge_pair", "--data", str(data),
+                               "--images", str(images), "--model", str(tiny_vl), "--output", str(out),
+                               "--max-new-tokens", "4"], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        verdicts = [json.loads(x) for x in (out / "verdicts.jsonl").read_text().splitlines()]
+        return verdicts, json.loads((out / "metrics.json").read_text())
+
+    verdicts, metrics = run(tmp_path / "missing")  # no images yet: error records, counted
+    assert len(verdicts) == len(items) and all(v["status"] == "error" for v in verdicts)
+    assert items[0].image_file in verdicts[0]["error"] and metrics["counts"]["error"] == len(items)
+    for it in items:
+        Image.new("RGB", (48, 40), (120, 30, 30)).save(images / it.image_file)
+    verdicts, metrics = run(tmp_path / "eval")
+    assert [v["status"] for v in verdicts] == ["invalid"] * len(items)  # a random model
+    macro = metrics["metrics"]["pair_with_tie"]
+    assert macro["value"] == 0.0 and macro["n_invalid"] == len(items)  # never read as ties
+    assert "pair_with_tie/coco" in metrics["metrics"] and "pair_without_tie" in metrics["metrics"]

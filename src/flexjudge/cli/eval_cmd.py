@@ -21,10 +21,13 @@ from flexjudge.cli.options import engine_options, judge_kwargs
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write verdicts.jsonl (when judging), metrics.json and report.md here.")
 @click.option("--limit", type=int, default=None, help="Judge only the first N items.")
+@click.option("--images", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Image folder for image benchmarks (mllm_judge_pair).")
 @engine_options
 def eval_command(benchmark: str, predictions: Path | None, data: Path | None, split: str | None,
-                 output: Path | None, limit: int | None, **opts: Any) -> None:
-    """Benchmark metrics: judge with a model (pandalm), or score --predictions (pandalm, genai_bench)."""
+                 output: Path | None, limit: int | None, images: Path | None, **opts: Any) -> None:
+    """Benchmark metrics: judge with a model (pandalm, mllm_judge_pair), or score --predictions
+    (pandalm, genai_bench)."""
     from flexjudge.bench.predictions import metrics_json, score_predictions
     from flexjudge.bench.report import render_markdown
 
@@ -35,7 +38,7 @@ def eval_command(benchmark: str, predictions: Path | None, data: Path | None, sp
 
         if data is None or output is None:
             raise ConfigError("judging a benchmark needs --data and --output")
-        result = run_benchmark(benchmark, data, Judge(**judge_kwargs(opts)), output, limit)
+        result = run_benchmark(benchmark, data, Judge(**judge_kwargs(opts)), output, limit, images)
         click.echo(render_markdown(result))
         return
     result = score_predictions(benchmark, predictions, data, split=split)
