@@ -3,8 +3,10 @@ sys.path)."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 
@@ -17,3 +19,10 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
         result = fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times), result
+
+
+def save_results(path: Path | None, results: dict) -> None:
+    """Write a benchmark's results as JSON next to its printed table (when --out is given)."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2))

@@ -15,7 +15,6 @@ outputs have realistic lengths. Prints a Markdown table and writes JSON next to 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _timing import timed
+from _timing import save_results, timed
 
 import torch
 
@@ -119,9 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print("\n".join(table))
     print(f"\nvalid verdicts in (b): {results['valid_rate']:.0%}; machine: {results['machine']}")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2))
+    save_results(args.out, results)
     return 0
 
 

@@ -7,7 +7,6 @@ side by side with the in-process transformers engine on the same model (not a ti
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import socket
@@ -16,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _timing import timed
+from _timing import save_results, timed
 
 
 def serve(model: str) -> tuple[subprocess.Popen, str]:
@@ -74,9 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| openai → transformers serve, concurrency {c} | {t:.2f} s | {base / t:.2f}× |")
     print(f"| transformers in process, batched 16 | {results['local_batched_s']:.2f} s | "
           f"{base / results['local_batched_s']:.2f}× |")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2))
+    save_results(args.out, results)
     return 0
 
 

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _timing import save_results
+
 ANSWER = "Assistant 1 is right.\n</think><answer>9</answer><answer>2</answer>"
 
 
@@ -123,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
               f"a store: {w['overhead']:+.1%} ({w['per_verdict_ms']:.1f} ms per verdict) |")
     for p in results["peak_memory"]:
         print(f"| peak RSS, {p['n']:,} requests streamed | {p['max_rss_mb']:.0f} MB |")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2))
+    save_results(args.out, results)
     return 0
 
 

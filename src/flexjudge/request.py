@@ -5,8 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -217,9 +216,6 @@ class JudgeRequest(BaseModel):
             where = f"request {fields.get('id')!r}" if fields.get("id") is not None else "request"
             raise InputError(f"{where}: {_short(exc)}") from exc
 
-    def all_images(self) -> list[MediaItem]:
-        return list(self.images) + [im for r in self.responses for im in r.images]
-
 
 def letter(index: int) -> str:
     """Responses are named A, B, C, ... in the caller's order."""
@@ -237,5 +233,3 @@ def _short(exc: Exception) -> str:
         return "; ".join(parts)
     return str(exc)
 
-
-PathLike = Union[str, Path]

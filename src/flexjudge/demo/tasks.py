@@ -39,10 +39,6 @@ LEVELS: tuple[Level, ...] = ("right", "near", "wrong")
 POINTS = {"1-10": {"right": 9, "near": 5, "wrong": 2}, "1-5": {"right": 5, "near": 3, "wrong": 1}}
 
 
-def level_of(asked: str, category: str) -> Level:
-    return "right" if category == asked else "near" if NEAR[asked] == category else "wrong"
-
-
 def _category_for(asked: str, level: Level) -> str:
     if level == "right":
         return asked

@@ -21,6 +21,7 @@ from flexjudge.engines.base import (
 )
 from flexjudge.engines.images import load_image
 from flexjudge.errors import EngineError, MediaError, ModelLoadError
+from flexjudge.media._common import first_line
 from flexjudge.models.loading import model_class_for
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class TransformersEngine(Engine):
             self.config = AutoConfig.from_pretrained(self.model_id, revision=revision)
         except Exception as exc:  # OSError, ValueError, hub errors: all mean "cannot load"
             raise ModelLoadError(
-                f"cannot load the config of {self.model_id!r}: {_first_line(exc)}. "
+                f"cannot load the config of {self.model_id!r}: {first_line(exc)}. "
                 + _load_hint(self.model_id)) from exc
         model_type = getattr(self.config, "model_type", "")
         self._class_name, self.modalities = model_class_for(self.config)
@@ -57,7 +58,7 @@ class TransformersEngine(Engine):
             self.processor = AutoProcessor.from_pretrained(self.model_id, revision=revision)
         except Exception as exc:
             raise ModelLoadError(
-                f"cannot load the processor of {self.model_id!r}: {_first_line(exc)}. "
+                f"cannot load the processor of {self.model_id!r}: {first_line(exc)}. "
                 + _load_hint(self.model_id)) from exc
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         if self.modalities and not hasattr(self.processor, "image_processor"):
@@ -90,7 +91,7 @@ class TransformersEngine(Engine):
                                                   dtype=self.dtype)
             except Exception as exc:
                 raise ModelLoadError(
-                    f"cannot load the weights of {self.model_id!r}: {_first_line(exc)}. "
+                    f"cannot load the weights of {self.model_id!r}: {first_line(exc)}. "
                     + _load_hint(self.model_id)) from exc
             self._model.to(self.device).eval()
         return self._model
@@ -214,7 +215,7 @@ class TransformersEngine(Engine):
             inputs = self.processor(text=texts, images=images or None, padding=True,
                                     add_special_tokens=False, return_tensors="pt", **video_args)
         except Exception as exc:
-            raise EngineError(f"the processor rejected the batch: {_first_line(exc)}") from exc
+            raise EngineError(f"the processor rejected the batch: {first_line(exc)}") from exc
         inputs = inputs.to(self.device)
         prompt_len = inputs["input_ids"].shape[1]
         eos = _eos_ids(self.model.generation_config, self.tokenizer)
@@ -235,7 +236,7 @@ class TransformersEngine(Engine):
             with torch.inference_mode():
                 out = self.model.generate(**inputs, **gen_kwargs)
         except Exception as exc:
-            raise EngineError(f"generate failed: {_first_line(exc)}") from exc
+            raise EngineError(f"generate failed: {first_line(exc)}") from exc
         new = out[:, prompt_len:].tolist()
         results: list[list[Completion]] = []
         for i in range(len(requests)):
@@ -330,8 +331,3 @@ def _pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
     if not isinstance(value, torch.dtype):
         raise EngineError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16")
     return value
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

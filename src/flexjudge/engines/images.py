@@ -9,6 +9,7 @@ from typing import Any
 from PIL import Image
 
 from flexjudge.errors import MediaError
+from flexjudge.media._common import first_line
 
 
 def load_image(media: Any) -> Image.Image:
@@ -23,11 +24,5 @@ def load_image(media: Any) -> Image.Image:
             with Image.open(path) as im:
                 return im.convert("RGB")
         except Exception as exc:
-            raise MediaError(f"image {str(path)!r} cannot be read: {_first_line(exc)}") from exc
+            raise MediaError(f"image {str(path)!r} cannot be read: {first_line(exc)}") from exc
     raise MediaError(f"unsupported image value of type {type(media).__name__}: pass a path or a PIL image")
-
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
