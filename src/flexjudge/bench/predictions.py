@@ -61,7 +61,6 @@ GENAI_VOTE_MAP: dict[str, str] = {
 
 _STATUSES = ("ok", "invalid", "error")
 _WINNERS = ("A", "B", "tie")
-_PANDALM_WINNER = {"A": 1, "B": 2, "tie": 0}
 _FIRST_IDS = 5  # how many offending ids an error message lists
 
 
@@ -87,8 +86,9 @@ class VerdictLine:
         return self.status == "ok"
 
 
-def iter_verdicts(path: Path | str) -> Iterator[VerdictLine]:
-    """Stream a flexjudge verdict JSONL, checking each field's vocabulary (errors name the line)."""
+def iter_verdict_objects(path: Path | str) -> Iterator[dict[str, Any]]:
+    """Stream a flexjudge verdict JSONL as checked JSON objects (votes kept), each with its
+    line number under ``"_line"``; a field outside its vocabulary raises naming the line."""
     path = Path(path)
     for lineno, obj in iter_jsonl(path):
 
@@ -110,13 +110,22 @@ def iter_verdicts(path: Path | str) -> Iterator[VerdictLine]:
         if obj["label"] is not None and obj["label"] not in VERDICT_LABELS:
             raise fail(f"label {obj['label']!r} is not one of {list(VERDICT_LABELS)} or null")
         scores = obj["scores"]
-        if scores is not None:
-            if not isinstance(scores, list) or not all(
-                isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) for s in scores
-            ):
-                raise fail(f"scores must be a list of finite numbers or null, got {scores!r}")
-            scores = tuple(float(s) for s in scores)
-        yield VerdictLine(str(vid), obj["status"], obj["winner"], obj["label"], scores, lineno)
+        if scores is not None and (not isinstance(scores, list) or not all(
+                isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) for s in scores)):
+            raise fail(f"scores must be a list of finite numbers or null, got {scores!r}")
+        votes = obj.get("votes") or []
+        if not isinstance(votes, list) or not all(isinstance(v, dict) for v in votes):
+            raise fail("votes must be a list of objects")
+        obj["_line"] = lineno
+        yield obj
+
+
+def iter_verdicts(path: Path | str) -> Iterator[VerdictLine]:
+    """Stream a flexjudge verdict JSONL, checking each field's vocabulary (errors name the line)."""
+    for obj in iter_verdict_objects(path):
+        scores = obj["scores"]
+        yield VerdictLine(str(obj["id"]), obj["status"], obj["winner"], obj["label"],
+                          tuple(float(s) for s in scores) if scores is not None else None, obj["_line"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,14 +243,6 @@ def _score_pandalm(predictions: Path, data: Path | None) -> dict[str, Any]:
             preds.append(value)
             strict.append(None if was_garbage else value)
         source = "pandalm_results"
-    elif fmt == "verdicts":
-        verdicts = list(iter_verdicts(predictions))
-        pos = _match([v.id for v in verdicts], item_ids, predictions, data)
-        preds = []
-        for iid in item_ids:
-            v = verdicts[pos[iid]]
-            preds.append(_PANDALM_WINNER[v.winner] if v.ok and v.winner is not None else None)
-        source = "flexjudge_verdicts"
     else:
         raise BenchmarkDataError(predictions, "not a PandaLM result array nor a flexjudge verdict JSONL")
     metrics = classification_metrics(preds, labels, classes=(0, 1, 2))
@@ -299,17 +300,6 @@ def _score_genai(predictions: Path, data: Path | None, split: str | None) -> dic
         null_votes = sum(1 for v in ordered if v is None)
         preds = [genai_vote(v) for v in ordered]
         source = "genai_bench_results"
-    elif fmt == "verdicts":
-        if data is None:
-            raise ConfigError("genai_bench verdicts need the human votes: pass data=<a GenAI-Bench pairwise.jsonl>")
-        item_ids, labels = _genai_labels(data)
-        verdicts = list(iter_verdicts(predictions))
-        pos = _match([v.id for v in verdicts], item_ids, predictions, data)
-        chosen = [verdicts[pos[i]] for i in item_ids]
-        # The 4-way vote needs the label; a winner alone cannot tell tie-good from both-bad.
-        null_votes = sum(1 for v in chosen if not v.ok or v.label is None)
-        preds = [genai_vote(v.label) if v.ok else None for v in chosen]
-        source = "flexjudge_verdicts"
     else:
         raise BenchmarkDataError(predictions, "a JSON array is not a GenAI-Bench predictions format")
     acc = label_accuracy(preds, labels, vocabulary=GENAI_VOTES)
@@ -365,6 +355,12 @@ def score_predictions(
     predictions = Path(predictions)
     data_path = Path(data) if data is not None else None
     key = benchmark.strip().lower().replace("-", "_")
+    if _sniff(predictions) == "verdicts":  # flexjudge's own format: the harness scores it
+        from flexjudge.bench.harness import score_verdicts
+
+        if data is None:
+            raise ConfigError(f"scoring flexjudge verdicts needs the benchmark's items: pass --data")
+        return score_verdicts(key, predictions, data, split=split)
     if key == "pandalm":
         return _score_pandalm(predictions, data_path)
     if key in ("genai_bench", "genaibench"):

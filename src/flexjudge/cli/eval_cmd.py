@@ -6,45 +6,101 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from flexjudge.cli.options import engine_options, judge_kwargs
+
+#: Judge options whose benchmark-protocol value wins unless given on the command line.
+_PROTOCOL_FROM_OPTION = {"votes": "samples", "order": "order", "temperature": "temperature",
+                         "top_p": "top_p"}
 
 
 @click.command("eval")
 @click.argument("benchmark")
+@click.option("--data", default=None,
+              help="The benchmark: a local file in its published format, a dataset folder, or a "
+                   "Hugging Face dataset id.")
+@click.option("--split", default=None, help="Split (see `flexjudge eval list`) [default: the first].")
 @click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Score a judge's outputs (the benchmark's own published format, or flexjudge "
                    "verdicts JSONL) instead of judging with --model.")
-@click.option("--data", type=click.Path(exists=True, path_type=Path), default=None,
-              help="The benchmark's items/labels (required for pandalm; optional for genai_bench).")
-@click.option("--split", default=None, help="Split name (genai_bench: read from the path if omitted).")
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write verdicts.jsonl (when judging), metrics.json and report.md here.")
+              help="Write verdicts.jsonl (when judging), metrics.json, report.md and the store here.")
 @click.option("--limit", type=int, default=None, help="Judge only the first N items.")
-@click.option("--images", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Image folder for image benchmarks (mllm_judge_pair).")
+@click.option("--images", "--media", "media_root", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Folder that the benchmark's relative media paths start from.")
+@click.option("--samples", type=int, default=None,
+              help="Samples per item and order [default: the benchmark's protocol]. Same as --votes.")
+@click.option("--aggregate", type=click.Choice(["vote", "mean", "median", "worst"]), default=None,
+              help="Headline over samples: majority vote, or the mean/median/worst of per-sample "
+                   "runs [default: the benchmark's protocol].")
+@click.option("--resize", type=int, default=None,
+              help="Squash images to N x N first (official runs: 448 or 336); 0 = the model's own "
+                   "preprocessing [default: the benchmark's protocol, i.e. the model's own].")
+@click.option("--tie/--no-tie", default=None, help="Let a pairwise judge answer a tie [default: protocol].")
+@click.option("--missing", type=click.Choice(["error", "skip"]), default="error", show_default=True,
+              help="An item whose media file is missing: an error verdict (scored wrong, counted) "
+                   "or skipped (left out of the metrics, counted).")
+@click.option("--no-cache", is_flag=True, help="Generate again instead of answering from the store.")
 @engine_options
-def eval_command(benchmark: str, predictions: Path | None, data: Path | None, split: str | None,
-                 output: Path | None, limit: int | None, images: Path | None, **opts: Any) -> None:
-    """Benchmark metrics: judge with a model (pandalm, mllm_judge_pair), or score --predictions
-    (pandalm, genai_bench)."""
-    from flexjudge.bench.predictions import metrics_json, score_predictions
+@click.pass_context
+def eval_command(ctx: click.Context, benchmark: str, data: str | None, split: str | None,
+                 predictions: Path | None, output: Path | None, limit: int | None,
+                 media_root: Path | None, samples: int | None, aggregate: str | None,
+                 resize: int | None, tie: bool | None, missing: str, no_cache: bool,
+                 **opts: Any) -> None:
+    """Benchmark metrics: judge BENCHMARK with a model, or score --predictions.
+    `flexjudge eval list` shows the benchmarks, their splits and protocols."""
+    from flexjudge.bench.harness import evaluate, metrics_json
     from flexjudge.bench.report import render_markdown
+    from flexjudge.errors import ConfigError
 
-    if predictions is None:
-        from flexjudge.bench.run import run_benchmark
-        from flexjudge.errors import ConfigError
-        from flexjudge.judge.api import Judge
-
-        if data is None or output is None:
-            raise ConfigError("judging a benchmark needs --data and --output")
-        result = run_benchmark(benchmark, data, Judge(**judge_kwargs(opts)), output, limit, images)
-        click.echo(render_markdown(result))
+    if benchmark == "list":
+        click.echo(_listing())
         return
-    result = score_predictions(benchmark, predictions, data, split=split)
-    report = render_markdown(result)
-    if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
-        (output / "metrics.json").write_text(metrics_json(result))
-        (output / "report.md").write_text(report)
-    click.echo(report)
+    if predictions is not None:
+        from flexjudge.bench.predictions import score_predictions
+
+        result = score_predictions(benchmark, predictions, data, split=split)
+        report = render_markdown(result)
+        if output is not None:
+            output.mkdir(parents=True, exist_ok=True)
+            (output / "metrics.json").write_text(metrics_json(result))
+            (output / "report.md").write_text(report)
+        click.echo(report)
+        return
+    if data is None or output is None:
+        raise ConfigError("judging a benchmark needs --data and --output (or --predictions to score outputs)")
+    from flexjudge.bench.suites import get_benchmark
+    from flexjudge.judge.api import Judge
+
+    bench = get_benchmark(benchmark)
+    chosen = bench.check_split(split)
+    overrides: dict[str, Any] = {"aggregate": aggregate, "resize": resize, "tie": tie,
+                                 "samples": samples}
+    for option, field in _PROTOCOL_FROM_OPTION.items():
+        if ctx.get_parameter_source(option) is not ParameterSource.DEFAULT:
+            if field == "samples" and samples is not None and samples != opts[option]:
+                raise ConfigError(f"--samples {samples} and --votes {opts[option]} disagree: pass one")
+            overrides[field] = opts[option]
+    protocol = bench.protocol_for(chosen).with_overrides(**overrides)
+    judge = Judge(**judge_kwargs(opts))
+    try:
+        result = evaluate(bench.name, data, judge, output, split=chosen, media_root=media_root,
+                          protocol=protocol, limit=limit, missing=missing, cache=not no_cache)
+    finally:
+        judge.close()
+    click.echo(render_markdown(result))
+
+
+def _listing() -> str:
+    from flexjudge.bench.suites import benchmark_names, get_benchmark
+
+    rows = ["| benchmark | splits | media | protocol | data |", "|---|---|---|---|---|"]
+    for name in benchmark_names():
+        b = get_benchmark(name)
+        p = b.protocol
+        rows.append(f"| {name} | {', '.join(b.splits)} | {b.media or 'text'} | samples={p.samples} "
+                    f"({p.aggregate}), order={p.order}, tie={p.tie}, T={p.temperature}, "
+                    f"top-p={p.top_p} | {b.data_hint} |")
+    return "\n".join(rows)

@@ -1,0 +1,282 @@
+"""The evaluation harness: one benchmark, judged through the one path or read from a verdict
+file, scored by the benchmark's own rules, reported with the paper's numbers beside ours.
+
+Both entry points feed the same :class:`_Scorer`, so a model run and a predictions file are
+scored by identical code:
+
+* :func:`evaluate` streams the benchmark's items into :meth:`Judge.run`, writes each verdict
+  to ``verdicts.jsonl`` as it arrives (flushed: a killed run keeps what it wrote), and caches
+  every engine completion in ``store.sqlite`` beside it, so running the same command again
+  resumes without judging anything twice.
+* :func:`score_verdicts` matches an existing flexjudge verdict JSONL to the items by id.
+
+Memory holds the per-item columns (ids, labels, predictions) and nothing else: requests,
+media and verdict texts stream through.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from flexjudge.bench.bias import PositionBias
+from flexjudge.bench.errors import BenchmarkDataError
+from flexjudge.bench.metrics import Metric
+from flexjudge.bench.paper import paper_numbers
+from flexjudge.bench.report import render_markdown
+from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
+from flexjudge.bench.suites import get_benchmark
+from flexjudge.errors import ConfigError
+from flexjudge.judge.pipeline import error_verdict
+from flexjudge.request import JudgeRequest
+from flexjudge.verdict import Verdict
+
+__all__ = ["evaluate", "metrics_json", "score_verdicts", "write_outputs"]
+
+_FIRST = 5  # how many offending ids an error message lists
+
+
+class _Scorer:
+    """Accumulates (item, verdict) pairs into the columns, the runs and the bias counters."""
+
+    def __init__(self, bench: Benchmark, split: str) -> None:
+        self.bench = bench
+        self.pairwise = bench.is_pairwise(split)
+        self.cols = Columns()
+        self.runs: list[list[Any]] = []  # runs[i] = item i's prediction per vote
+        self.bias = PositionBias()
+        self.counts = {"ok": 0, "invalid": 0, "error": 0, "missing_media": 0, "skipped": 0}
+
+    def add(self, item: Item, verdict: Mapping[str, Any] | Verdict) -> None:
+        decision = Decision.of(verdict)
+        self.cols.add(item, self.bench.predict(decision, item) if decision.ok else None)
+        status = verdict.get("status") if isinstance(verdict, Mapping) else verdict.status
+        self.counts[str(status)] = self.counts.get(str(status), 0) + 1
+        if item.problem is not None:
+            self.counts["missing_media"] += 1
+        votes = verdict.get("votes") if isinstance(verdict, Mapping) else verdict.votes
+        per_vote = []
+        for v in votes or []:
+            d = Decision.of(v)
+            per_vote.append(self.bench.predict(d, item) if d.ok else None)
+        self.runs.append(per_vote)
+        if self.pairwise:
+            self.bias.add(self.bench.gold_winner(item), votes or [],
+                          verdict.get("order_agreement") if isinstance(verdict, Mapping)
+                          else verdict.order_agreement)
+
+    def result(self, split: str, protocol: Protocol) -> dict[str, Any]:
+        headline = self.bench.score(self.cols, split)
+        n_runs = max((len(r) for r in self.runs), default=0)
+        metrics: dict[str, Metric] = dict(headline)
+        if n_runs > 1:
+            per_run = [self.bench.score(self.cols.with_preds(
+                [r[i] if i < len(r) else None for r in self.runs]), split) for i in range(n_runs)]
+            rolled = {how: _over_runs(per_run, how) for how in ("mean", "median", "worst")}
+            if protocol.aggregate != "vote":
+                metrics = dict(rolled[protocol.aggregate])
+            top = [k for k in headline if "/" not in k]
+            for k in top:
+                metrics[f"{k}@vote"] = headline[k]
+                for how in ("mean", "median", "worst"):
+                    metrics[f"{k}@runs_{how}"] = rolled[how][k]
+        result: dict[str, Any] = {
+            "benchmark": self.bench.name, "split": split, "n_items": len(self.cols),
+            "protocol": protocol.as_dict(), "runs": n_runs, "metric_rules": self.bench.metric_rules,
+            "counts": self.counts, "metrics": {k: m.as_dict() for k, m in metrics.items()},
+        }
+        if self.pairwise:
+            result["position_bias"] = self.bias.as_dict()
+        paper = paper_numbers(self.bench.name, split)
+        if paper:
+            result["paper"] = paper
+        return result
+
+
+def _over_runs(per_run: Sequence[Mapping[str, Metric]], how: str) -> dict[str, Metric]:
+    out: dict[str, Metric] = {}
+    for key, first in per_run[0].items():
+        ms = [r[key] for r in per_run if key in r]
+        values = [m.value for m in ms if m.value is not None]
+        if not values:
+            value = None
+        elif how == "mean":
+            value = float(statistics.fmean(values))
+        elif how == "median":
+            value = float(statistics.median(values))
+        else:  # worst: the highest distance, the lowest rate or correlation
+            value = max(values) if first.kind == "distance" else min(values)
+        out[key] = Metric(key, value, sum(m.n for m in ms), sum(m.n_invalid for m in ms),
+                          f"{how} over {len(ms)} runs (run i = sample i of every item); "
+                          f"n and n_invalid summed over runs", first.kind,
+                          {"runs": len(ms), **{f"run_{i}": m.value for i, m in enumerate(ms)
+                                               if m.value is not None}})
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Judging a benchmark
+# --------------------------------------------------------------------------------------------
+
+
+def _resized(fields: Mapping[str, Any], size: int) -> dict[str, Any]:
+    """Request fields with every image squashed to ``size`` x ``size`` (the official runs'
+    ``--resize``; the aspect ratio is not kept, as there)."""
+    from flexjudge.engines.images import load_image
+
+    def squash(images: Iterable[Any]) -> list[Any]:
+        from PIL import Image
+
+        return [load_image(im).resize((size, size), Image.Resampling.BICUBIC) for im in images]
+
+    out = dict(fields)
+    if out.get("images"):
+        out["images"] = squash(out["images"])
+    responses = []
+    for r in out.get("responses", []):
+        if isinstance(r, Mapping) and r.get("images"):
+            r = {**r, "images": squash(r["images"])}
+        responses.append(r)
+    out["responses"] = responses
+    return out
+
+
+def _requests(items: Iterable[Item], pending: deque[Item], protocol: Protocol,
+              missing: str, scorer: _Scorer) -> Iterator[JudgeRequest | Verdict]:
+    for item in items:
+        if item.problem is not None:
+            if missing == "skip":
+                scorer.counts["skipped"] += 1
+                continue
+            pending.append(item)
+            yield error_verdict(item.id, str((item.request or {}).get("task", "")), item.problem)
+            continue
+        assert item.request is not None
+        fields = dict(item.request)
+        try:
+            if protocol.resize:
+                fields = _resized(fields, protocol.resize)
+            request: JudgeRequest | Verdict = JudgeRequest.build(id=item.id, **fields)
+        except Exception as exc:  # bad media or fields: this item fails, the run goes on
+            request = error_verdict(item.id, str(fields.get("task", "")), str(exc))
+        pending.append(item)
+        yield request
+
+
+def evaluate(benchmark: str, data: str | Path, judge: Any, output: Path, *,
+             split: str | None = None, media_root: Path | None = None,
+             protocol: Protocol | None = None, limit: int | None = None,
+             missing: str = "error", cache: bool = True) -> dict[str, Any]:
+    """Judge ``benchmark`` with ``judge`` (a :class:`flexjudge.Judge`) and write
+    ``verdicts.jsonl``, ``metrics.json`` and ``report.md`` under ``output``.
+
+    ``protocol`` defaults to the benchmark's paper protocol for the split; its samples, order,
+    temperature and top-p replace the judge's own settings. ``missing``: ``"error"`` (an item
+    whose media are missing becomes an error verdict, scored wrong / left out of correlations
+    and counted) or ``"skip"`` (left out of judging and scoring, counted as skipped).
+    """
+    from flexjudge.store import CachedEngine, Store
+
+    bench = get_benchmark(benchmark)
+    split = bench.check_split(split)
+    protocol = protocol or bench.protocol_for(split)
+    if missing not in ("error", "skip"):
+        raise ConfigError(f"missing must be 'error' or 'skip', got {missing!r}")
+    judge.config = replace(judge.config, votes=protocol.samples, order=protocol.order,
+                           temperature=protocol.temperature, top_p=protocol.top_p)
+    output.mkdir(parents=True, exist_ok=True)
+    scorer = _Scorer(bench, split)
+    pending: deque[Item] = deque()
+    items = _limited(bench.items(data, split, media_root=media_root, protocol=protocol), limit)
+    store = Store(output / "store.sqlite")
+    engine = judge.engine
+    cached = CachedEngine(engine, store, read=cache)
+    judge.engine = cached
+    try:
+        with (output / "verdicts.jsonl").open("w", encoding="utf-8") as fh:
+            for verdict in judge.run(_requests(items, pending, protocol, missing, scorer)):
+                fh.write(json.dumps(verdict.to_json(), ensure_ascii=False) + "\n")
+                fh.flush()
+                scorer.add(pending.popleft(), verdict)
+    finally:
+        judge.engine = engine
+        store.close()
+    result = scorer.result(split, protocol)
+    result.update(data=str(data), media_root=str(media_root) if media_root else None,
+                  judge={"engine": engine.info.engine, "model": engine.info.model,
+                         "config": dict(judge.config.__dict__)},
+                  store={"path": str(output / "store.sqlite"), "from_store": cached.stats.hits,
+                         "generated": cached.stats.generated})
+    write_outputs(result, output)
+    return result
+
+
+def _limited(items: Iterator[Item], limit: int | None) -> Iterator[Item]:
+    for i, item in enumerate(items):
+        if limit is not None and i >= limit:
+            return
+        yield item
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring an existing verdict file
+# --------------------------------------------------------------------------------------------
+
+
+def score_verdicts(benchmark: str, verdicts: Path, data: str | Path, *, split: str | None = None,
+                   media_root: Path | None = None, protocol: Protocol | None = None) -> dict[str, Any]:
+    """Score a flexjudge verdict JSONL against the benchmark's items, matched by ``id``.
+
+    Every item needs exactly one verdict and every verdict an item; otherwise
+    :class:`BenchmarkDataError` gives both counts and the first offending ids.
+    """
+    from flexjudge.bench.predictions import iter_verdict_objects
+
+    bench = get_benchmark(benchmark)
+    split = bench.check_split(split)
+    protocol = protocol or bench.protocol_for(split)
+    by_id: dict[str, dict[str, Any]] = {}
+    dupes: list[str] = []
+    for obj in iter_verdict_objects(verdicts):
+        key = str(obj["id"])
+        if key in by_id:
+            dupes.append(key)
+        by_id[key] = obj
+    if dupes:
+        raise BenchmarkDataError(verdicts, f"{len(dupes)} duplicate verdict ids, first: {dupes[:_FIRST]}")
+    scorer = _Scorer(bench, split)
+    missing: list[str] = []
+    n_items = 0
+    for item in bench.items(data, split, media_root=media_root, protocol=protocol):
+        n_items += 1
+        obj = by_id.pop(item.id, None)
+        if obj is None:
+            missing.append(item.id)
+            continue
+        scorer.add(replace(item, problem=None), obj)
+    if missing or by_id:
+        extra = list(by_id)
+        raise BenchmarkDataError(
+            verdicts, f"verdicts do not match the items of {data}: {n_items} items, "
+                      f"{n_items - len(missing) + len(extra)} verdicts; {len(missing)} items without "
+                      f"a verdict (first: {missing[:_FIRST]}); {len(extra)} verdict ids not in the "
+                      f"benchmark (first: {extra[:_FIRST]})")
+    result = scorer.result(split, protocol)
+    result.update(data=str(data), predictions=str(verdicts), predictions_format="flexjudge_verdicts")
+    return result
+
+
+def metrics_json(result: Mapping[str, Any]) -> str:
+    """The ``metrics.json`` text (2-space indent, non-ASCII kept)."""
+    return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_outputs(result: Mapping[str, Any], output: Path) -> None:
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "metrics.json").write_text(metrics_json(result), encoding="utf-8")
+    (output / "report.md").write_text(render_markdown(result), encoding="utf-8")

@@ -1,0 +1,42 @@
+"""The benchmarks the harness can judge and score, by name.
+
+Each module defines :class:`~flexjudge.bench.spec.Benchmark` subclasses; :data:`REGISTRY`
+maps a name (and its aliases) to a factory, imported lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from flexjudge.bench.spec import Benchmark
+from flexjudge.errors import ConfigError
+
+# name -> (module, class)
+_SUITES: dict[str, tuple[str, str]] = {
+    "pandalm": ("flexjudge.bench.suites.text", "PandaLM"),
+    "judgelm": ("flexjudge.bench.suites.text", "JudgeLM"),
+    "mllm_judge": ("flexjudge.bench.suites.mllm_judge", "MLLMJudge"),
+}
+_ALIASES = {"mllm_as_a_judge": "mllm_judge"}
+
+
+def benchmark_names() -> list[str]:
+    return sorted(_SUITES)
+
+
+def register(name: str, module: str, cls: str) -> None:
+    """Add a benchmark (for plug-ins and tests)."""
+    _SUITES[name] = (module, cls)
+
+
+def canonical(name: str) -> str:
+    key = name.strip().lower().replace("-", "_")
+    return _ALIASES.get(key, key)
+
+
+def get_benchmark(name: str) -> Benchmark:
+    key = canonical(name)
+    if key not in _SUITES:
+        raise ConfigError(f"unknown benchmark {name!r}: use one of {', '.join(benchmark_names())}")
+    module, cls = _SUITES[key]
+    return getattr(importlib.import_module(module), cls)()
