@@ -26,11 +26,11 @@ def test_eval_pandalm_with_a_model(tiny_vl, tmp_path):
     assert "| accuracy |" in (out / "report.md").read_text()
 
 
-def test_eval_unavailable_benchmark_is_clear(tiny_vl, tmp_path):
-    proc = subprocess.run([shutil.which("flexjudge"), "eval", "mj_bench", "--data", str(tmp_path),
+def test_eval_unknown_benchmark_is_clear(tiny_vl, tmp_path):
+    proc = subprocess.run([shutil.which("flexjudge"), "eval", "mmlu", "--data", str(tmp_path),
                            "--model", str(tiny_vl), "--output", str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2 and "not available yet" in proc.stderr
+    assert proc.returncode == 2 and "unknown benchmark 'mmlu'" in proc.stderr
 
 
 def test_eval_mllm_judge_pair_with_images(tiny_vl, tmp_path):
@@ -44,9 +44,10 @@ def test_eval_mllm_judge_pair_with_images(tiny_vl, tmp_path):
     images.mkdir()
 
     def run(out):
-        proc = subprocess.run([shutil.which("flexjudge"), "eval", "mllm_judge_pair", "--data", str(data),
+        proc = subprocess.run([shutil.which("flexjudge"), "eval", "mllm_judge", "--split", "pair", "--data", str(data),
                                "--images", str(images), "--model", str(tiny_vl), "--output", str(out),
-                               "--max-new-tokens", "4"], capture_output=True, text=True, timeout=300)
+                               "--max-new-tokens", "4", "--votes", "1"],
+                              capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
         verdicts = [json.loads(x) for x in (out / "verdicts.jsonl").read_text().splitlines()]
         return verdicts, json.loads((out / "metrics.json").read_text())
@@ -54,10 +55,12 @@ def test_eval_mllm_judge_pair_with_images(tiny_vl, tmp_path):
     verdicts, metrics = run(tmp_path / "missing")  # no images yet: error records, counted
     assert len(verdicts) == len(items) and all(v["status"] == "error" for v in verdicts)
     assert items[0].image_file in verdicts[0]["error"] and metrics["counts"]["error"] == len(items)
+    assert metrics["counts"]["missing_media"] == len(items)
     for it in items:
         Image.new("RGB", (48, 40), (120, 30, 30)).save(images / it.image_file)
     verdicts, metrics = run(tmp_path / "eval")
     assert [v["status"] for v in verdicts] == ["invalid"] * len(items)  # a random model
+    assert metrics["protocol"]["samples"] == 1 and metrics["protocol"]["temperature"] == 0.4
     macro = metrics["metrics"]["pair_with_tie"]
     assert macro["value"] == 0.0 and macro["n_invalid"] == len(items)  # never read as ties
     assert "pair_with_tie/coco" in metrics["metrics"] and "pair_without_tie" in metrics["metrics"]

@@ -183,7 +183,7 @@ def evaluate(benchmark: str, data: str | Path, judge: Any, output: Path, *,
     from flexjudge.store import CachedEngine, Store
 
     bench = get_benchmark(benchmark)
-    split = bench.check_split(split)
+    split = bench.check_split(split, data)
     protocol = protocol or bench.protocol_for(split)
     if missing not in ("error", "skip"):
         raise ConfigError(f"missing must be 'error' or 'skip', got {missing!r}")
@@ -238,7 +238,7 @@ def score_verdicts(benchmark: str, verdicts: Path, data: str | Path, *, split: s
     from flexjudge.bench.predictions import iter_verdict_objects
 
     bench = get_benchmark(benchmark)
-    split = bench.check_split(split)
+    split = bench.check_split(split, data)
     protocol = protocol or bench.protocol_for(split)
     by_id: dict[str, dict[str, Any]] = {}
     dupes: list[str] = []
@@ -262,10 +262,10 @@ def score_verdicts(benchmark: str, verdicts: Path, data: str | Path, *, split: s
     if missing or by_id:
         extra = list(by_id)
         raise BenchmarkDataError(
-            verdicts, f"verdicts do not match the items of {data}: {n_items} items, "
-                      f"{n_items - len(missing) + len(extra)} verdicts; {len(missing)} items without "
-                      f"a verdict (first: {missing[:_FIRST]}); {len(extra)} verdict ids not in the "
-                      f"benchmark (first: {extra[:_FIRST]})")
+            verdicts, f"verdicts do not match the items of {data}: "
+                      f"{n_items - len(missing) + len(extra)} verdicts vs {n_items} items; "
+                      f"{len(missing)} items without a verdict (first: {missing[:_FIRST]}); "
+                      f"{len(extra)} verdict ids not in the benchmark (first: {extra[:_FIRST]})")
     result = scorer.result(split, protocol)
     result.update(data=str(data), predictions=str(verdicts), predictions_format="flexjudge_verdicts")
     return result

@@ -39,11 +39,11 @@ PAPER: dict[tuple[str, str], dict[str, dict[str, float]]] = {
     ("mj_bench", "quality"): _pct(accuracy_with_tie=(82.32, 75.80), accuracy_without_tie=(89.08, 91.66)),
     # Table 3; "+ Majority Voting" (7 samples in the official scorer) as accuracy@vote
     ("genai_bench", "image_generation"): {**_pct(accuracy=(43.32, 38.15)),
-                                          **{"accuracy@vote": _pair(0.4634, 0.4167)}},
+                                          "accuracy@vote": _pair(0.4634, 0.4167)},
     ("genai_bench", "image_edition"): {**_pct(accuracy=(47.41, 46.73)),
-                                       **{"accuracy@vote": _pair(0.5419, 0.5201)}},
+                                       "accuracy@vote": _pair(0.5419, 0.5201)},
     ("genai_bench", "video_generation"): {**_pct(accuracy=(44.78, 37.10)),
-                                          **{"accuracy@vote": _pair(0.4734, 0.4425)}},
+                                          "accuracy@vote": _pair(0.4734, 0.4425)},
     # Table 4 (Flex-Omni-7B only: Flex-VL-7B has no audio input)
     ("audio", "nisqa"): _raw(utterance_lcc=(None, 0.545), utterance_srcc=(None, 0.590)),
     ("audio", "bvcc"): _raw(utterance_lcc=(None, 0.081), utterance_srcc=(None, 0.067),

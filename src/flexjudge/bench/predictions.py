@@ -29,7 +29,13 @@ from flexjudge.bench.loaders import (
     load_pandalm_judgments,
     load_pandalm_testset,
 )
-from flexjudge.bench.metrics import GENAI_VOTES, Metric, classification_metrics, label_accuracy
+from flexjudge.bench.metrics import (
+    GENAI_VOTES,
+    Metric,
+    classification_metrics,
+    label_accuracy,
+)
+from flexjudge.bench.paper import paper_numbers
 from flexjudge.errors import ConfigError
 
 __all__ = [
@@ -92,7 +98,7 @@ def iter_verdict_objects(path: Path | str) -> Iterator[dict[str, Any]]:
     path = Path(path)
     for lineno, obj in iter_jsonl(path):
 
-        def fail(cause: str) -> BenchmarkDataError:
+        def fail(cause: str, lineno: int = lineno) -> BenchmarkDataError:
             return BenchmarkDataError(path, cause, line=lineno)
 
         for key in ("id", "status", "winner", "label", "scores"):
@@ -229,46 +235,41 @@ def _score_pandalm(predictions: Path, data: Path | None) -> dict[str, Any]:
     items = load_pandalm_testset(data)
     item_ids = [str(it.idx) for it in items]
     labels = [it.label for it in items]
-    fmt = _sniff(predictions)
-    garbage = 0
-    strict: list[int | None] | None = None
-    if fmt == "array":
-        judgments = load_pandalm_judgments(predictions)
-        pos = _match([str(j.idx) for j in judgments], item_ids, predictions, data)
-        preds: list[int | None] = []
-        strict = []  # garbage as invalid: flexjudge's general rule, reported for contrast
-        for iid in item_ids:
-            value, was_garbage = pandalm_prediction(judgments[pos[iid]].result)
-            garbage += was_garbage
-            preds.append(value)
-            strict.append(None if was_garbage else value)
-        source = "pandalm_results"
-    else:
+    if _sniff(predictions) != "array":
         raise BenchmarkDataError(predictions, "not a PandaLM result array nor a flexjudge verdict JSONL")
+    judgments = load_pandalm_judgments(predictions)
+    pos = _match([str(j.idx) for j in judgments], item_ids, predictions, data)
+    garbage = 0
+    preds: list[int | None] = []
+    strict: list[int | None] = []  # garbage as invalid: flexjudge's general rule, for contrast
+    for iid in item_ids:
+        value, was_garbage = pandalm_prediction(judgments[pos[iid]].result)
+        garbage += was_garbage
+        preds.append(value)
+        strict.append(None if was_garbage else value)
     metrics = classification_metrics(preds, labels, classes=(0, 1, 2))
     if garbage:
         note = f"{garbage} 'garbage' predictions read as tie (PandaLM published rule)"
         metrics = {k: Metric(m.name, m.value, m.n, m.n_invalid, f"{m.note}; {note}", m.kind, m.details)
                    for k, m in metrics.items()}
-    if strict is not None:
-        strict_acc = classification_metrics(strict, labels, classes=(0, 1, 2))["accuracy"]
-        metrics["accuracy_strict"] = Metric(
-            "accuracy_strict", strict_acc.value, strict_acc.n, strict_acc.n_invalid,
-            "'garbage' counted as invalid (wrong), flexjudge's general rule", "rate",
-        )
+    strict_acc = classification_metrics(strict, labels, classes=(0, 1, 2))["accuracy"]
+    metrics["accuracy_strict"] = Metric(
+        "accuracy_strict", strict_acc.value, strict_acc.n, strict_acc.n_invalid,
+        "'garbage' counted as invalid (wrong), flexjudge's general rule", "rate",
+    )
     return {
         "benchmark": "pandalm",
-        "split": data.stem,
+        "split": "test",
         "protocol": (
             "pandalm: label = majority of annotator1..3 (0 tie, 1, 2); prediction 'Tie'/'tie'/'garbage' "
             "-> 0, else int(result); accuracy micro over items; precision/recall/F1 one-vs-rest per "
-            "class, 0 where the denominator is 0, unweighted mean over the 3 classes; flexjudge "
-            "verdicts: winner A->1, B->2, tie->0, no winner or status other than ok -> invalid (wrong)"
+            "class, 0 where the denominator is 0, unweighted mean over the 3 classes"
         ),
         "predictions": str(predictions),
-        "predictions_format": source,
+        "predictions_format": "pandalm_results",
         "data": str(data),
         "n_items": len(items),
+        "paper": paper_numbers("pandalm", "test"),
         "counts": {"garbage_read_as_tie": garbage, "invalid": metrics["accuracy"].n_invalid},
         "metrics": _metrics_dict(metrics.values()),
     }
@@ -299,7 +300,6 @@ def _score_genai(predictions: Path, data: Path | None, split: str | None) -> dic
         ordered = [raw_votes[pos[i]] for i in item_ids]
         null_votes = sum(1 for v in ordered if v is None)
         preds = [genai_vote(v) for v in ordered]
-        source = "genai_bench_results"
     else:
         raise BenchmarkDataError(predictions, "a JSON array is not a GenAI-Bench predictions format")
     acc = label_accuracy(preds, labels, vocabulary=GENAI_VOTES)
@@ -313,8 +313,9 @@ def _score_genai(predictions: Path, data: Path | None, split: str | None) -> dic
             "anything else (null, free text) invalid and counted wrong"
         ),
         "predictions": str(predictions),
-        "predictions_format": source,
+        "predictions_format": "genai_bench_results",
         "data": str(data) if data is not None else None,
+        "paper": paper_numbers("genai_bench", split),
         "n_items": len(labels),
         "counts": {
             "invalid": acc.n_invalid,
@@ -354,18 +355,23 @@ def score_predictions(
     """
     predictions = Path(predictions)
     data_path = Path(data) if data is not None else None
-    key = benchmark.strip().lower().replace("-", "_")
+    from flexjudge.bench.suites import benchmark_names, canonical
+
+    key = canonical(benchmark)
+    if key not in benchmark_names():
+        raise ConfigError(f"unknown benchmark {benchmark!r}: use one of {', '.join(benchmark_names())}")
     if _sniff(predictions) == "verdicts":  # flexjudge's own format: the harness scores it
         from flexjudge.bench.harness import score_verdicts
 
         if data is None:
-            raise ConfigError(f"scoring flexjudge verdicts needs the benchmark's items: pass --data")
+            raise ConfigError(f"scoring flexjudge verdicts of {key} needs its items: pass --data")
         return score_verdicts(key, predictions, data, split=split)
     if key == "pandalm":
         return _score_pandalm(predictions, data_path)
-    if key in ("genai_bench", "genaibench"):
+    if key == "genai_bench":
         return _score_genai(predictions, data_path, split)
-    raise ConfigError(f"unknown benchmark {benchmark!r} for --predictions: use one of {list(BENCHMARKS)}")
+    raise ConfigError(f"{key}: only flexjudge verdict files can be scored; published judge-output "
+                      f"formats are read for {', '.join(BENCHMARKS)}")
 
 
 def metrics_json(result: dict[str, Any]) -> str:

@@ -60,7 +60,7 @@ class Protocol:
         if self.resize is not None and not 16 <= self.resize <= 4096:
             raise ConfigError(f"resize must be 16 to 4096 pixels, got {self.resize}")
 
-    def with_overrides(self, **changes: Any) -> "Protocol":
+    def with_overrides(self, **changes: Any) -> Protocol:
         """A copy with the given fields replaced; ``None`` values are ignored, except
         ``resize=0`` which means "the model's own preprocessing"."""
         kept = {k: v for k, v in changes.items() if v is not None}
@@ -103,7 +103,7 @@ class Decision:
     ranking: tuple[str, ...] | None = None
 
     @classmethod
-    def of(cls, obj: Any) -> "Decision":
+    def of(cls, obj: Any) -> Decision:
         """From a :class:`~flexjudge.verdict.Verdict`, a :class:`~flexjudge.verdict.Vote`, or
         a verdict/vote JSON object."""
         get = obj.get if isinstance(obj, Mapping) else (lambda k, d=None: getattr(obj, k, d))
@@ -132,7 +132,7 @@ class Columns:
         self.metas.append(item.meta)
         self.preds.append(pred)
 
-    def with_preds(self, preds: Sequence[Any]) -> "Columns":
+    def with_preds(self, preds: Sequence[Any]) -> Columns:
         return Columns(self.ids, self.groups, self.golds, self.metas, list(preds))
 
     def __len__(self) -> int:
@@ -166,8 +166,12 @@ class Benchmark:
         """Whether the split's gold is a pairwise preference (position-bias statistics apply)."""
         return self.pairwise
 
-    def check_split(self, split: str | None) -> str:
-        split = split or self.splits[0]
+    def split_from(self, data: str | Path | None) -> str | None:
+        """The split a data path names, if the benchmark's layout says (else None)."""
+        return None
+
+    def check_split(self, split: str | None, data: str | Path | None = None) -> str:
+        split = split or self.split_from(data) or self.splits[0]
         if split not in self.splits:
             raise ConfigError(f"{self.name}: unknown split {split!r}; use one of {', '.join(self.splits)}")
         return split

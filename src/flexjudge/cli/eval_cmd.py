@@ -75,7 +75,7 @@ def eval_command(ctx: click.Context, benchmark: str, data: str | None, split: st
     from flexjudge.judge.api import Judge
 
     bench = get_benchmark(benchmark)
-    chosen = bench.check_split(split)
+    chosen = bench.check_split(split, data)
     overrides: dict[str, Any] = {"aggregate": aggregate, "resize": resize, "tie": tie,
                                  "samples": samples}
     for option, field in _PROTOCOL_FROM_OPTION.items():

@@ -16,8 +16,16 @@ _SUITES: dict[str, tuple[str, str]] = {
     "pandalm": ("flexjudge.bench.suites.text", "PandaLM"),
     "judgelm": ("flexjudge.bench.suites.text", "JudgeLM"),
     "mllm_judge": ("flexjudge.bench.suites.mllm_judge", "MLLMJudge"),
+    "vl_rewardbench": ("flexjudge.bench.suites.vl_rewardbench", "VLRewardBench"),
+    "mj_bench": ("flexjudge.bench.suites.mj_bench", "MJBench"),
+    "multimodal_rewardbench": ("flexjudge.bench.suites.multimodal_rewardbench", "MultimodalRewardBench"),
+    "audio": ("flexjudge.bench.suites.audio", "Audio"),
+    "pampa": ("flexjudge.bench.suites.pampa", "Pampa"),
+    "genai_bench": ("flexjudge.bench.suites.genai_bench", "GenAIBench"),
 }
-_ALIASES = {"mllm_as_a_judge": "mllm_judge"}
+_ALIASES = {"mllm_as_a_judge": "mllm_judge", "genaibench": "genai_bench", "vlrewardbench": "vl_rewardbench", "vl_reward_bench": "vl_rewardbench",
+            "mjbench": "mj_bench", "mm_rewardbench": "multimodal_rewardbench",
+            "multimodal_reward_bench": "multimodal_rewardbench"}
 
 
 def benchmark_names() -> list[str]:

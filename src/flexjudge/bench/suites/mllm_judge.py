@@ -13,9 +13,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flexjudge.bench.loaders import iter_mllm_judge_batch, iter_mllm_judge_pair, iter_mllm_judge_score
+from flexjudge.bench.loaders import (
+    iter_mllm_judge_batch,
+    iter_mllm_judge_pair,
+    iter_mllm_judge_score,
+)
 from flexjudge.bench.metrics import (
-    Metric, by_source, macro_average, pairwise_accuracy, pearson, ranking_distance,
+    Metric,
+    by_source,
+    macro_average,
+    pairwise_accuracy,
+    pearson,
+    ranking_distance,
 )
 from flexjudge.bench.sources import resolve_media
 from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
