@@ -138,3 +138,22 @@ VOXSIM = AUDIO_PREAMBLE + (
 
 #: The audio protocols: name -> (system prompt, default scale).
 AUDIO_PROTOCOLS = {"audio_mos": (AUDIO_MOS, "1.0-5.0"), "voxsim": (VOXSIM, "1.0-6.0")}
+
+# --- Audio benchmark user texts (official-code.md §3.5 table, "user content" column) --------
+# Verbatim from the official test scripts as transcribed there; flexjudge's request layout
+# places them (question, then the answer's audio, then its text). NISQA and SOMOS share them
+# (test/nisqa_vllm.py, test/somos_vllm.py); VoxSim's answer is a claim the judge grades.
+AUDIO_MOS_QUESTION = "Generate clear, natural, and understandable high-quality speech audio."
+AUDIO_MOS_ANSWER = "Here is the speech I generated:"
+VOXSIM_QUESTION = (
+    "Evaluate if these two speech audios share the same speaker. Do NOT consider the content of "
+    "the speech. ONLY focus on the speaker-related characteristics, such as vocal, tone, pitch, "
+    "accent, intonation."
+)
+VOXSIM_ANSWER = "The given two audios are from the same speaker."
+
+# --- PAMPA (official-code.md §4.2: example/pampa/prompts.py, the judge's user prompt) --------
+PAMPA_QUESTION = (
+    "Predict the permeability of a given molecule to the artificial membrane in the Parallel "
+    "Artificial Membrane Permeability Assay (PAMPA), high or low-to-moderate."
+)

@@ -16,6 +16,8 @@ _SUITES: dict[str, tuple[str, str]] = {
     "pandalm": ("flexjudge.bench.suites.text", "PandaLM"),
     "judgelm": ("flexjudge.bench.suites.text", "JudgeLM"),
     "mllm_judge": ("flexjudge.bench.suites.mllm_judge", "MLLMJudge"),
+    "audio": ("flexjudge.bench.suites.audio", "Audio"),
+    "pampa": ("flexjudge.bench.suites.pampa", "Pampa"),
     "vl_rewardbench": ("flexjudge.bench.suites.vl_rewardbench", "VLRewardBench"),
     "mj_bench": ("flexjudge.bench.suites.mj_bench", "MJBench"),
     "multimodal_rewardbench": ("flexjudge.bench.suites.multimodal_rewardbench", "MultimodalRewardBench"),
