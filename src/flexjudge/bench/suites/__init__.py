@@ -13,21 +13,21 @@ from flexjudge.errors import ConfigError
 
 # name -> (module, class)
 _SUITES: dict[str, tuple[str, str]] = {
-    "pandalm": ("flexjudge.bench.suites.text", "PandaLM"),
-    "judgelm": ("flexjudge.bench.suites.text", "JudgeLM"),
-    "mllm_judge": ("flexjudge.bench.suites.mllm_judge", "MLLMJudge"),
     "audio": ("flexjudge.bench.suites.audio", "Audio"),
-    "pampa": ("flexjudge.bench.suites.pampa", "Pampa"),
-    "vl_rewardbench": ("flexjudge.bench.suites.vl_rewardbench", "VLRewardBench"),
-    "mj_bench": ("flexjudge.bench.suites.mj_bench", "MJBench"),
-    "multimodal_rewardbench": ("flexjudge.bench.suites.multimodal_rewardbench", "MultimodalRewardBench"),
-    "audio": ("flexjudge.bench.suites.audio", "Audio"),
-    "pampa": ("flexjudge.bench.suites.pampa", "Pampa"),
     "genai_bench": ("flexjudge.bench.suites.genai_bench", "GenAIBench"),
+    "judgelm": ("flexjudge.bench.suites.text", "JudgeLM"),
+    "mj_bench": ("flexjudge.bench.suites.mj_bench", "MJBench"),
+    "mllm_judge": ("flexjudge.bench.suites.mllm_judge", "MLLMJudge"),
+    "multimodal_rewardbench": ("flexjudge.bench.suites.multimodal_rewardbench", "MultimodalRewardBench"),
+    "pampa": ("flexjudge.bench.suites.pampa", "Pampa"),
+    "pandalm": ("flexjudge.bench.suites.text", "PandaLM"),
+    "vl_rewardbench": ("flexjudge.bench.suites.vl_rewardbench", "VLRewardBench"),
 }
-_ALIASES = {"mllm_as_a_judge": "mllm_judge", "genaibench": "genai_bench", "vlrewardbench": "vl_rewardbench", "vl_reward_bench": "vl_rewardbench",
-            "mjbench": "mj_bench", "mm_rewardbench": "multimodal_rewardbench",
-            "multimodal_reward_bench": "multimodal_rewardbench"}
+_ALIASES = {
+    "mllm_as_a_judge": "mllm_judge", "genaibench": "genai_bench", "vlrewardbench": "vl_rewardbench",
+    "vl_reward_bench": "vl_rewardbench", "mjbench": "mj_bench", "mm_rewardbench": "multimodal_rewardbench",
+    "multimodal_reward_bench": "multimodal_rewardbench",
+}
 
 
 def benchmark_names() -> list[str]:
