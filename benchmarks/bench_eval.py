@@ -67,7 +67,12 @@ def _child(n: int) -> None:
             q.write(json.dumps({"question_id": i, "question_body": f"question {i} " + "x" * 400,
                                 "answer1_body": f"first {i} " + "y" * 400, "answer2_body": f"second {i}"}) + "\n")
             s.write(json.dumps({"question_id": i, "score": [i % 3, 1]}) + "\n")
+    class _Forget(list):  # the fake records every call for tests; a long run must not
+        def append(self, item: object) -> None:
+            pass
+
     engine = ScriptedEngine(["thinking " * 40 + "</think><answer>7</answer><answer>4</answer>"])
+    engine.calls = _Forget()
     start = time.perf_counter()
     r = evaluate("judgelm", tmp / "judgelm_val_5k.jsonl", Judge(engine=engine, batch_size=64), tmp / "out")
     elapsed = time.perf_counter() - start
@@ -94,8 +99,10 @@ def main() -> None:
     if args.child is not None:
         _child(args.child)
         return
-    results = {"machine": "2-core CPU, 24 GiB (no GPU)", "load_and_score": load_and_score(),
-               "judged_run_memory": memory([int(x) for x in args.sizes.split(",")])}
+    # memory first: a child's peak RSS starts from the parent's at fork, so the parent stays small
+    judged = memory([int(x) for x in args.sizes.split(",")])
+    results = {"machine": "2-core CPU, 24 GiB (no GPU)", "judged_run_memory": judged,
+               "load_and_score": load_and_score()}
     print(json.dumps(results, indent=2))
     save_results(args.out, results)
 

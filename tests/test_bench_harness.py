@@ -154,3 +154,11 @@ def test_cli_list_and_scoring_verdicts(tmp_path):
     scored = json.loads((tmp_path / "scored" / "metrics.json").read_text())
     judged = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert scored["metrics"] == judged["metrics"]
+
+
+def test_docs_hold_every_benchmark_reference():
+    from flexjudge.cli.eval_cmd import benchmark_reference
+
+    doc = (Path(__file__).parents[1] / "docs" / "evaluation.md").read_text()
+    generated = doc.split("<!-- generated: begin -->\n", 1)[1].split("<!-- generated: end -->", 1)[0]
+    assert generated.strip() == benchmark_reference().strip(), "run: flexjudge eval reference"

@@ -50,13 +50,17 @@ def eval_command(ctx: click.Context, benchmark: str, data: str | None, split: st
                  resize: int | None, tie: bool | None, missing: str, no_cache: bool,
                  **opts: Any) -> None:
     """Benchmark metrics: judge BENCHMARK with a model, or score --predictions.
-    `flexjudge eval list` shows the benchmarks, their splits and protocols."""
+    `flexjudge eval list` shows the benchmarks, their splits and protocols; `flexjudge eval
+    reference` prints each one's protocol per split and metric rules (docs/evaluation.md)."""
     from flexjudge.bench.harness import evaluate, metrics_json
     from flexjudge.bench.report import render_markdown
     from flexjudge.errors import ConfigError
 
     if benchmark == "list":
         click.echo(_listing())
+        return
+    if benchmark == "reference":
+        click.echo(benchmark_reference())
         return
     if predictions is not None:
         from flexjudge.bench.predictions import score_predictions
@@ -104,3 +108,22 @@ def _listing() -> str:
                     f"({p.aggregate}), order={p.order}, tie={p.tie}, T={p.temperature}, "
                     f"top-p={p.top_p} | {b.data_hint} |")
     return "\n".join(rows)
+
+
+def benchmark_reference() -> str:
+    """Every benchmark's splits, protocol per split and metric rules, as Markdown: the
+    generated part of docs/evaluation.md (a test keeps the two equal)."""
+    from flexjudge.bench.suites import benchmark_names, get_benchmark
+
+    out = []
+    for name in benchmark_names():
+        b = get_benchmark(name)
+        out += [f"### `{name}` — {b.title}", "", f"Data: {b.data_hint}.", ""]
+        out += ["| split | samples | headline over samples | order | tie | T | top-p | images |",
+                "|---|---:|---|---|---|---:|---:|---|"]
+        for split in b.splits:
+            p = b.protocol_for(split)
+            out.append(f"| {split} | {p.samples} | {p.aggregate} | {p.order} | {p.tie} | "
+                       f"{p.temperature} | {p.top_p} | {p.as_dict()['image_resize']} |")
+        out += ["", f"Metrics: {b.metric_rules}", "", f"Protocol: {b.protocol.note}", ""]
+    return "\n".join(out)
