@@ -68,7 +68,7 @@ def _execute(task: Task, responses: list[str], opts: dict[str, Any], **extra: An
 def _render(request: JudgeRequest, jk: dict[str, Any]) -> str:
     """Render with the checkpoint's own processor; never loads weights."""
     chat = build_chat(request)
-    if jk["engine"] != "transformers":
+    if jk["engine"] not in ("transformers", "vllm"):  # vllm renders through the same processor
         return render_chatml(chat)
     from flexjudge.engines.hf import TransformersEngine
 

@@ -14,13 +14,18 @@ _ENGINE_OPTIONS = [
     click.option("--model", "-m", default=DEFAULT_MODEL, show_default=True,
                  help="Hub id or local checkpoint folder."),
     click.option("--engine", default="transformers", show_default=True,
-                 help="transformers (local weights) or openai (an OpenAI-compatible server)."),
+                 help="transformers (local weights), vllm (local weights through vLLM) or openai "
+                      "(an OpenAI-compatible server)."),
     click.option("--base-url", default=None,
                  help="openai engine: the server, e.g. http://127.0.0.1:8000/v1."),
     click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
                  help="openai engine: environment variable holding the API key (if any)."),
     click.option("--concurrency", default=8, show_default=True, type=int,
                  help="openai engine: requests in flight at once."),
+    click.option("--tensor-parallel-size", default=1, show_default=True, type=int,
+                 help="vllm engine: GPUs per model replica."),
+    click.option("--max-model-len", default=None, type=int,
+                 help="vllm engine: longest prompt plus completion, in tokens [default: the model's]."),
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ..."),
     click.option("--dtype", default="auto", show_default=True,
                  help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16."),
@@ -68,8 +73,11 @@ def judge_kwargs(opts: dict[str, Any]) -> dict[str, Any]:
     kw["model"] = opts.pop("model")
     device, dtype = opts.pop("device"), opts.pop("dtype")
     base_url, key_env, concurrency = opts.pop("base_url"), opts.pop("api_key_env"), opts.pop("concurrency")
+    tensor_parallel, max_model_len = opts.pop("tensor_parallel_size"), opts.pop("max_model_len")
     if kw["engine"] == "transformers":
         kw.update(device=device, dtype=dtype)
+    elif kw["engine"] == "vllm":
+        kw.update(dtype=dtype, tensor_parallel_size=tensor_parallel, max_model_len=max_model_len)
     elif kw["engine"] == "openai":
         kw.update(base_url=base_url, api_key_env=key_env, concurrency=concurrency)
     return kw

@@ -12,6 +12,7 @@ from flexjudge.errors import ConfigError
 _ENGINES: dict[str, tuple[str, str, str | None]] = {
     "transformers": ("flexjudge.engines.hf", "TransformersEngine", "hf"),
     "openai": ("flexjudge.engines.openai", "OpenAIEngine", "openai"),
+    "vllm": ("flexjudge.engines.vllm", "VLLMEngine", "vllm"),
     "scripted": ("flexjudge.engines.scripted", "ScriptedEngine", None),
 }
 
