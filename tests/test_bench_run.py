@@ -64,3 +64,44 @@ def test_eval_mllm_judge_pair_with_images(tiny_vl, tmp_path):
     macro = metrics["metrics"]["pair_with_tie"]
     assert macro["value"] == 0.0 and macro["n_invalid"] == len(items)  # never read as ties
     assert "pair_with_tie/coco" in metrics["metrics"] and "pair_without_tie" in metrics["metrics"]
+
+
+def test_eval_mllm_judge_score_and_batch_with_images(tiny_vl, tmp_path):
+    from PIL import Image
+
+    from flexjudge.bench.loaders import iter_mllm_judge_batch, iter_mllm_judge_score
+
+    base = FIXTURES / "mllm_as_a_judge" / "Dataset" / "Benchmark"
+    images = tmp_path / "image"
+    for it in [*iter_mllm_judge_score(base / "score.jsonl"), *iter_mllm_judge_batch(base / "batch.jsonl")]:
+        (images / it.image_file).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (40, 32), (20, 90, 160)).save(images / it.image_file)
+    for split, headline in (("score", "pearson"), ("batch", "batch_distance")):
+        out = tmp_path / split
+        proc = subprocess.run([shutil.which("flexjudge"), "eval", "mllm_judge", "--split", split, "--data",
+                               str(base / f"{split}.jsonl"), "--images", str(images), "--model", str(tiny_vl),
+                               "--output", str(out), "--max-new-tokens", "4", "--samples", "2",
+                               "--resize", "28"], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        metrics = json.loads((out / "metrics.json").read_text())
+        n = sum(1 for _ in (base / f"{split}.jsonl").open())
+        assert metrics["runs"] == 2 and metrics["protocol"]["image_resize"] == "28x28 (squashed)"
+        assert metrics["metrics"][headline]["n_invalid"] == 2 * n  # random model: both runs invalid
+        assert f"{headline}@runs_worst" in metrics["metrics"]
+        if split == "batch":
+            assert metrics["metrics"][headline]["value"] == 1.0  # invalid rankings: the worst distance
+        else:
+            assert metrics["metrics"][headline]["value"] is None  # no valid score: undefined, not 0
+
+
+def test_eval_judgelm_with_a_model(tiny_vl, tmp_path):
+    qs = [{"question_id": i, "question_body": f"q{i}", "answer1_body": "yes", "answer2_body": "no"} for i in range(2)]
+    (tmp_path / "judgelm_val_5k.jsonl").write_text("".join(json.dumps(q) + "\n" for q in qs))
+    (tmp_path / "judgelm_val_5k_gpt4.jsonl").write_text(
+        "".join(json.dumps({"question_id": i, "score": [9, 2]}) + "\n" for i in range(2)))
+    proc = subprocess.run([shutil.which("flexjudge"), "eval", "judgelm", "--data", str(tmp_path / "judgelm_val_5k.jsonl"),
+                           "--model", str(tiny_vl), "--output", str(tmp_path / "o"), "--max-new-tokens", "4"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())["metrics"]
+    assert m["accuracy"]["n"] == 2 and m["accuracy"]["n_invalid"] == 2 and m["accuracy"]["value"] == 0.0

@@ -440,3 +440,53 @@ def accuracy_with_without_tie(
                         "items predicted as tie excluded; invalid predictions count as wrong",
                         predicted_ties_excluded=n_ties)
     return {"accuracy_with_tie": with_tie, "accuracy_without_tie": without_tie}
+
+
+# --------------------------------------------------------------------------------------------
+# Best-of-N selection
+# --------------------------------------------------------------------------------------------
+
+def best_of_n(molecules: list[str], scores: list[float | None], correct: list[bool]) -> dict[str, Metric]:
+    """Best-of-N selection by a judge: ``best_of_n_accuracy`` and ``candidate_accuracy``.
+
+    ``molecules[i]`` groups candidate i with the other candidates of its molecule (or prompt),
+    ``scores[i]`` is the judge's score of it (``None``: invalid), ``correct[i]`` whether the
+    candidate itself is right. Rule: per molecule, the candidate with the top valid score is
+    chosen; a tie at the top counts as the share of correct candidates among the tied ones (the
+    expected value of a random tie-break). A molecule with no valid score counts as wrong and
+    is counted in ``n_invalid``. ``candidate_accuracy`` is the mean share of correct candidates
+    per molecule (a random pick, the baseline the judge must beat). Both are micro over
+    molecules; ``n`` is the number of molecules.
+    """
+    per: dict[str, list[tuple[float | None, bool]]] = {}
+    for m, s, c in zip(molecules, scores, correct):
+        per.setdefault(m, []).append((s, c))
+    chosen: list[float] = []
+    random_pick: list[float] = []
+    no_valid = 0
+    for cands in per.values():
+        random_pick.append(sum(c for _, c in cands) / len(cands))
+        valid = [(s, c) for s, c in cands if s is not None]
+        if not valid:
+            no_valid += 1
+            chosen.append(0.0)
+            continue
+        top = max(s for s, _ in valid)
+        tied = [c for s, c in valid if s == top]
+        chosen.append(sum(tied) / len(tied))
+    n = len(per)
+    sizes = [len(c) for c in per.values()]
+    details: Mapping[str, float | int] = {
+        "molecules": n, "candidates": len(scores),
+        "invalid_candidates": sum(s is None for s in scores),
+        "min_n": min(sizes, default=0), "max_n": max(sizes, default=0)}
+    return {
+        "best_of_n_accuracy": Metric(
+            "best_of_n_accuracy", sum(chosen) / n if n else None, n, no_valid,
+            "top judge score per molecule; ties = expected accuracy of a random tie-break; "
+            "molecules without a valid verdict wrong", "rate", details),
+        "candidate_accuracy": Metric(
+            "candidate_accuracy", sum(random_pick) / n if n else None, n, 0,
+            "mean fraction of correct candidates per molecule (a random pick, judge not used)",
+            "rate", details),
+    }

@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from flexjudge.bench.errors import BenchmarkDataError
-from flexjudge.bench.metrics import Metric, label_accuracy, spearman
+from flexjudge.bench.metrics import Metric, best_of_n, label_accuracy, spearman
 from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
 from flexjudge.prompts import protocol as texts
 
@@ -180,38 +180,3 @@ class Pampa(Benchmark):
                     "spearman": spearman(cols.preds, [1.0 if g == "high" else 0.0 for g in cols.golds])}
         return best_of_n(cols.groups, cols.preds, [bool(g) for g in cols.golds])
 
-
-def best_of_n(molecules: list[str], scores: list[float | None], correct: list[bool]) -> dict[str, Metric]:
-    """``best_of_n_accuracy`` and ``candidate_accuracy`` over molecules (see the module doc)."""
-    per: dict[str, list[tuple[float | None, bool]]] = {}
-    for m, s, c in zip(molecules, scores, correct):
-        per.setdefault(m, []).append((s, c))
-    chosen: list[float] = []
-    random_pick: list[float] = []
-    no_valid = 0
-    for cands in per.values():
-        random_pick.append(sum(c for _, c in cands) / len(cands))
-        valid = [(s, c) for s, c in cands if s is not None]
-        if not valid:
-            no_valid += 1
-            chosen.append(0.0)
-            continue
-        top = max(s for s, _ in valid)
-        tied = [c for s, c in valid if s == top]
-        chosen.append(sum(tied) / len(tied))
-    n = len(per)
-    sizes = [len(c) for c in per.values()]
-    details: Mapping[str, float | int] = {
-        "molecules": n, "candidates": len(scores),
-        "invalid_candidates": sum(s is None for s in scores),
-        "min_n": min(sizes, default=0), "max_n": max(sizes, default=0)}
-    return {
-        "best_of_n_accuracy": Metric(
-            "best_of_n_accuracy", sum(chosen) / n if n else None, n, no_valid,
-            "top judge score per molecule; ties = expected accuracy of a random tie-break; "
-            "molecules without a valid verdict wrong", "rate", details),
-        "candidate_accuracy": Metric(
-            "candidate_accuracy", sum(random_pick) / n if n else None, n, 0,
-            "mean fraction of correct candidates per molecule (a random pick, judge not used)",
-            "rate", details),
-    }
