@@ -7,34 +7,17 @@ side by side with the in-process transformers engine on the same model (not a ti
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
-from _timing import save_results, timed
+from _timing import free_port, save_results, start_server, stop_server, timed
 
 
 def serve(model: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([shutil.which("transformers") or "transformers", "serve", model,
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    url = f"http://127.0.0.1:{port}/v1"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.terminate()
-    raise RuntimeError("transformers serve did not start")
+    port = free_port()
+    return start_server([shutil.which("transformers") or "transformers", "serve", model,
+                         "--host", "127.0.0.1", "--port", str(port)], port)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: list(Judge(engine=engine, max_new_tokens=96, batch_size=16).run(reqs)), args.repeat)
             results[f"http_c{c}_valid"] = sum(v.ok for v in verdicts) / len(verdicts)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_server(proc)
     base = results["http_c1_s"]
     print("| engine | wall time | vs HTTP concurrency 1 |\n|---|---:|---:|")
     for c in (1, 4, 16):
