@@ -135,6 +135,12 @@ def test_missing_model_path_is_a_clear_error(worker):
     assert "/no/such/checkpoint" in err["message"] and "tiny-model" in err["message"]
 
 
+def test_options_vllm_cannot_honour_are_refused(worker):
+    dp, device = worker["config_errors"]
+    assert "--shard I/N" in dp and "merge" in dp          # the way to data-parallel instead
+    assert "CUDA_VISIBLE_DEVICES" in device
+
+
 # ---- the CLI -------------------------------------------------------------------------------
 
 def test_run_command_with_the_vllm_engine(tiny_llama3, tmp_path):
@@ -184,6 +190,18 @@ def test_without_vllm_the_registry_names_the_extra():
         create_engine("vllm", "any-model")
 
 
+def test_show_prompt_renders_the_template_without_vllm(tiny_llama3):
+    import shutil
+
+    proc = subprocess.run(
+        [shutil.which("flexjudge") or "flexjudge", "compare", "--engine", "vllm", "--model",
+         str(tiny_llama3), "-i", "Name a fruit.", "--a", "apple", "--b", "dog", "--show-prompt"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("<|begin_of_text|><|start_header_id|>system")  # not ChatML
+    assert "<|im_start|>" not in proc.stdout
+
+
 # ---- the worker (runs inside the vLLM venv) ------------------------------------------------
 
 def _worker(model: str, out: Path) -> None:
@@ -205,6 +223,14 @@ def _worker(model: str, out: Path) -> None:
         VLLMEngine("/no/such/checkpoint")
     except ModelLoadError as exc:
         res["missing_model_error"] = {"type": type(exc).__name__, "message": str(exc)}
+
+    from flexjudge.errors import ConfigError
+
+    for bad in ({"data_parallel_size": 2}, {"device": "cuda:1"}):
+        try:
+            VLLMEngine(model, **bad)
+        except ConfigError as exc:
+            res.setdefault("config_errors", []).append(str(exc))
 
     engine = VLLMEngine(model, dtype="float32", max_model_len=2048, enforce_eager=True,
                         kv_cache_memory_bytes=KV_BYTES)

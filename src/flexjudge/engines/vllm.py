@@ -96,7 +96,8 @@ class VLLMEngine(Engine):
         limits = dict(limit_mm_per_prompt) if limit_mm_per_prompt is not None else {
             k: v for k, v in DEFAULT_MM_LIMITS.items() if k in self.modalities}
         self._llm_args: dict[str, Any] = dict(
-            model=self.model_id, tokenizer=self.model_id, revision=revision, dtype=dtype,
+            model=self.model_id, tokenizer=self.model_id, revision=revision,
+            tokenizer_revision=revision, dtype=dtype,
             seed=seed, tensor_parallel_size=tensor_parallel_size,
             enable_prefix_caching=enable_prefix_caching, **llm_options)
         if max_model_len is not None:
