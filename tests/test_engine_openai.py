@@ -70,6 +70,10 @@ def test_real_server_judges_text_and_images(served, png):
     assert v.status in ("ok", "invalid")
     text_only = judge.score("Name a colour.", "red")
     assert text_only.n_votes == 3
+    # token counts come from the response's top-level usage
+    chat = ChatRequest((Message("user", (Part("text", "Say hi."),)),))
+    [[comp]] = engine.generate([chat], SamplingParams(n=1, max_new_tokens=8, seed=1))
+    assert 0 < comp.n_tokens <= 8
 
 
 def test_run_command_against_the_server(served, png, tmp_path):
@@ -103,6 +107,16 @@ def reply(content: str, n: int = 1, reasoning: str | None = None) -> dict:
 def engine_with(handler, **kw) -> OpenAIEngine:
     return OpenAIEngine("m", base_url="http://fake/v1", transport=httpx.MockTransport(handler),
                         backoff=0.01, **kw)
+
+
+def test_usage_is_read_from_the_top_level_and_shared_among_choices():
+    def handler(request):
+        return httpx.Response(200, json={**reply("x</think><answer>3</answer>", n=2),
+                                         "usage": {"prompt_tokens": 50, "completion_tokens": 12}})
+
+    chat = ChatRequest((Message("user", (Part("text", "q"),)),))
+    comps = engine_with(handler).generate([chat], SamplingParams(n=2, max_new_tokens=16))[0]
+    assert [c.n_tokens for c in comps] == [6, 6]
 
 
 def test_retries_429_and_bad_bodies_then_succeeds():

@@ -30,12 +30,18 @@ import io
 import os
 import random
 import time
+from dataclasses import replace
 from typing import Any, Sequence
 
 import httpx
 
 from flexjudge.engines.base import (
-    ChatRequest, Completion, Engine, EngineInfo, SamplingParams, truncate_at_stop,
+    ChatRequest,
+    Completion,
+    Engine,
+    EngineInfo,
+    SamplingParams,
+    truncate_at_stop,
 )
 from flexjudge.engines.chatml import render_chatml
 from flexjudge.errors import ConfigError, EngineError, MediaError
@@ -152,9 +158,16 @@ class OpenAIEngine(Engine):
         assert data is not None
         try:
             choices = data["choices"]
-            return [self._completion(c, request.assistant_prefix, prefill, params) for c in choices]
+            comps = [self._completion(c, request.assistant_prefix, prefill, params) for c in choices]
         except (KeyError, TypeError) as exc:
             raise EngineError(f"malformed response from {self.base_url}: {str(data)[:200]}") from exc
+        # Servers report usage once per response, summed over its choices (not per choice).
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        total = usage.get("completion_tokens")
+        if isinstance(total, int) and comps:
+            share = round(total / len(comps))
+            comps = [replace(c, n_tokens=share) for c in comps]
+        return comps
 
     def _completion(self, choice: dict[str, Any], prefix: str, prefilled: bool,
                     params: SamplingParams) -> Completion:
@@ -169,8 +182,7 @@ class OpenAIEngine(Engine):
                 text = text.lstrip()[len(prefix.strip()):].lstrip("\n")
         text, stopped = truncate_at_stop(text, params.stop, params.stop_count)
         finish = "stop" if stopped else "length" if choice.get("finish_reason") == "length" else "eos"
-        usage = choice.get("usage") or {}
-        return Completion(text, finish, int(usage.get("completion_tokens", 0)))  # type: ignore[arg-type]
+        return Completion(text, finish)  # type: ignore[arg-type]
 
     async def _post(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, body: dict[str, Any],
                     deadline: float | None, *, allow_prefill_probe: bool) -> dict[str, Any] | None:
