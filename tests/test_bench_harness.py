@@ -162,3 +162,30 @@ def test_docs_hold_every_benchmark_reference():
     doc = (Path(__file__).parents[1] / "docs" / "evaluation.md").read_text()
     generated = doc.split("<!-- generated: begin -->\n", 1)[1].split("<!-- generated: end -->", 1)[0]
     assert generated.strip() == benchmark_reference().strip(), "run: flexjudge eval reference"
+
+
+def test_shards_judge_apart_and_score_together(tmp_path):
+    exe = shutil.which("flexjudge")
+    subset = tmp_path / "seven.json"
+    subset.write_text(json.dumps(json.loads(PANDALM.read_text())[:7]))
+    from flexjudge.store.shards import Shard
+
+    def script(request, k):  # A for even questions, B for odd: a deterministic per-item answer
+        i = next(n for n, it in enumerate(json.loads(subset.read_text())) if it["instruction"] in _user(request))
+        return "r</think><answer>9</answer><answer>1</answer>" if i % 2 == 0 else "r</think><answer>1</answer><answer>9</answer>"
+
+    whole = evaluate("pandalm", subset, Judge(engine=ScriptedEngine(script)), tmp_path / "whole")
+    parts = [evaluate("pandalm", subset, Judge(engine=ScriptedEngine(script)), tmp_path / "sharded",
+                      shard=Shard(i, 3)) for i in range(3)]
+    assert [p["n_items"] for p in parts] == [3, 2, 2] and parts[0]["shard"]["count"] == 3
+    files = sorted((tmp_path / "sharded").glob("shard-*/verdicts.jsonl"))
+    assert len(files) == 3
+    proc = subprocess.run([exe, "eval", "pandalm", "--data", str(subset), "--output", str(tmp_path / "scored"),
+                           *[x for f in files for x in ("--predictions", str(f))]],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    scored = json.loads((tmp_path / "scored" / "metrics.json").read_text())
+    assert scored["metrics"] == whole["metrics"] and scored["n_items"] == 7
+    proc = subprocess.run([exe, "eval", "pandalm", "--data", str(subset), "--predictions", str(files[0]),
+                           "--predictions", str(files[0])], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "duplicate verdict ids" in proc.stderr

@@ -105,3 +105,14 @@ def test_eval_judgelm_with_a_model(tiny_vl, tmp_path):
     assert proc.returncode == 0, proc.stderr
     m = json.loads((tmp_path / "o" / "metrics.json").read_text())["metrics"]
     assert m["accuracy"]["n"] == 2 and m["accuracy"]["n_invalid"] == 2 and m["accuracy"]["value"] == 0.0
+
+
+def test_eval_shard_option_writes_its_own_folder(tiny_vl, tmp_path):
+    proc = subprocess.run([shutil.which("flexjudge"), "eval", "pandalm", "--data",
+                           str(FIXTURES / "pandalm" / "testset-v1.json"), "--model", str(tiny_vl),
+                           "--output", str(tmp_path / "o"), "--limit", "5", "--shard", "1/2",
+                           "--max-new-tokens", "4"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    part = tmp_path / "o" / "shard-1-of-2"
+    ids = [json.loads(x)["id"] for x in (part / "verdicts.jsonl").read_text().splitlines()]
+    assert ids == ["1", "3"] and json.loads((part / "metrics.json").read_text())["shard"]["index"] == 1

@@ -34,6 +34,7 @@ from flexjudge.bench.suites import get_benchmark
 from flexjudge.errors import ConfigError
 from flexjudge.judge.pipeline import error_verdict
 from flexjudge.request import JudgeRequest
+from flexjudge.store.shards import Shard
 from flexjudge.verdict import Verdict
 
 __all__ = ["evaluate", "metrics_json", "score_verdicts", "write_outputs"]
@@ -171,7 +172,7 @@ def _requests(items: Iterable[Item], pending: deque[Item], protocol: Protocol,
 def evaluate(benchmark: str, data: str | Path, judge: Any, output: Path, *,
              split: str | None = None, media_root: Path | None = None,
              protocol: Protocol | None = None, limit: int | None = None,
-             missing: str = "error", cache: bool = True) -> dict[str, Any]:
+             missing: str = "error", cache: bool = True, shard: Shard | None = None) -> dict[str, Any]:
     """Judge ``benchmark`` with ``judge`` (a :class:`flexjudge.Judge`) and write
     ``verdicts.jsonl``, ``metrics.json`` and ``report.md`` under ``output``.
 
@@ -179,6 +180,11 @@ def evaluate(benchmark: str, data: str | Path, judge: Any, output: Path, *,
     temperature and top-p replace the judge's own settings. ``missing``: ``"error"`` (an item
     whose media are missing becomes an error verdict, scored wrong / left out of correlations
     and counted) or ``"skip"`` (left out of judging and scoring, counted as skipped).
+
+    ``shard`` (``i/n``) judges only the items whose position (after ``limit``) is i modulo n,
+    into ``output/shard-i-of-n/``; its metrics cover that shard alone. Scoring every shard's
+    ``verdicts.jsonl`` together (:func:`score_verdicts` takes several files) gives the
+    benchmark's metrics.
     """
     from flexjudge.store import CachedEngine, Store
 
@@ -189,10 +195,14 @@ def evaluate(benchmark: str, data: str | Path, judge: Any, output: Path, *,
         raise ConfigError(f"missing must be 'error' or 'skip', got {missing!r}")
     judge.config = replace(judge.config, votes=protocol.samples, order=protocol.order,
                            temperature=protocol.temperature, top_p=protocol.top_p)
+    if shard is not None:
+        output = output / f"shard-{shard.index}-of-{shard.count}"
     output.mkdir(parents=True, exist_ok=True)
     scorer = _Scorer(bench, split)
     pending: deque[Item] = deque()
     items = _limited(bench.items(data, split, media_root=media_root, protocol=protocol), limit)
+    if shard is not None:
+        items = (item for position, item in enumerate(items) if shard.owns(position))
     store = Store(output / "store.sqlite")
     engine = judge.engine
     cached = CachedEngine(engine, store, read=cache)
@@ -212,6 +222,10 @@ def evaluate(benchmark: str, data: str | Path, judge: Any, output: Path, *,
                          "config": dict(judge.config.__dict__)},
                   store={"path": str(output / "store.sqlite"), "from_store": cached.stats.hits,
                          "generated": cached.stats.generated})
+    if shard is not None:
+        result["shard"] = {"index": shard.index, "count": shard.count,
+                           "note": "metrics of this shard only: score all shards' verdicts.jsonl "
+                                   "together with --predictions"}
     write_outputs(result, output)
     return result
 
@@ -228,9 +242,11 @@ def _limited(items: Iterator[Item], limit: int | None) -> Iterator[Item]:
 # --------------------------------------------------------------------------------------------
 
 
-def score_verdicts(benchmark: str, verdicts: Path, data: str | Path, *, split: str | None = None,
-                   media_root: Path | None = None, protocol: Protocol | None = None) -> dict[str, Any]:
-    """Score a flexjudge verdict JSONL against the benchmark's items, matched by ``id``.
+def score_verdicts(benchmark: str, verdicts: Path | Sequence[Path], data: str | Path, *,
+                   split: str | None = None, media_root: Path | None = None,
+                   protocol: Protocol | None = None) -> dict[str, Any]:
+    """Score flexjudge verdict JSONL (one file, or several such as the shards of a run)
+    against the benchmark's items, matched by ``id``.
 
     Every item needs exactly one verdict and every verdict an item; otherwise
     :class:`BenchmarkDataError` gives both counts and the first offending ids.
@@ -240,15 +256,18 @@ def score_verdicts(benchmark: str, verdicts: Path, data: str | Path, *, split: s
     bench = get_benchmark(benchmark)
     split = bench.check_split(split, data)
     protocol = protocol or bench.protocol_for(split)
+    files = [Path(verdicts)] if isinstance(verdicts, (str, Path)) else [Path(v) for v in verdicts]
+    named = files[0] if len(files) == 1 else Path(f"{files[0]} (+{len(files) - 1} files)")
     by_id: dict[str, dict[str, Any]] = {}
     dupes: list[str] = []
-    for obj in iter_verdict_objects(verdicts):
-        key = str(obj["id"])
-        if key in by_id:
-            dupes.append(key)
-        by_id[key] = obj
+    for path in files:
+        for obj in iter_verdict_objects(path):
+            key = str(obj["id"])
+            if key in by_id:
+                dupes.append(key)
+            by_id[key] = obj
     if dupes:
-        raise BenchmarkDataError(verdicts, f"{len(dupes)} duplicate verdict ids, first: {dupes[:_FIRST]}")
+        raise BenchmarkDataError(named, f"{len(dupes)} duplicate verdict ids, first: {dupes[:_FIRST]}")
     scorer = _Scorer(bench, split)
     missing: list[str] = []
     n_items = 0
@@ -262,12 +281,13 @@ def score_verdicts(benchmark: str, verdicts: Path, data: str | Path, *, split: s
     if missing or by_id:
         extra = list(by_id)
         raise BenchmarkDataError(
-            verdicts, f"verdicts do not match the items of {data}: "
+            named, f"verdicts do not match the items of {data}: "
                       f"{n_items - len(missing) + len(extra)} verdicts vs {n_items} items; "
                       f"{len(missing)} items without a verdict (first: {missing[:_FIRST]}); "
                       f"{len(extra)} verdict ids not in the benchmark (first: {extra[:_FIRST]})")
     result = scorer.result(split, protocol)
-    result.update(data=str(data), predictions=str(verdicts), predictions_format="flexjudge_verdicts")
+    result.update(data=str(data), predictions=[str(f) for f in files] if len(files) > 1 else str(files[0]),
+                  predictions_format="flexjudge_verdicts")
     return result
 
 

@@ -328,7 +328,7 @@ def _score_genai(predictions: Path, data: Path | None, split: str | None) -> dic
 
 def score_predictions(
     benchmark: str,
-    predictions: Path | str,
+    predictions: Path | str | Sequence[Path | str],
     data: Path | str | None = None,
     *,
     split: str | None = None,
@@ -353,7 +353,10 @@ def score_predictions(
     reported as ``counts["garbage_read_as_tie"]``, and ``metrics["accuracy_strict"]`` gives the
     accuracy with them counted wrong.
     """
-    predictions = Path(predictions)
+    files = [Path(predictions)] if isinstance(predictions, (str, Path)) else [Path(p) for p in predictions]
+    if not files:
+        raise ConfigError("no predictions file given")
+    predictions = files[0]
     data_path = Path(data) if data is not None else None
     from flexjudge.bench.suites import benchmark_names, canonical
 
@@ -365,7 +368,10 @@ def score_predictions(
 
         if data is None:
             raise ConfigError(f"scoring flexjudge verdicts of {key} needs its items: pass --data")
-        return score_verdicts(key, predictions, data, split=split)
+        return score_verdicts(key, files, data, split=split)
+    if len(files) > 1:
+        raise ConfigError("several predictions files are read only in flexjudge's verdict format (the "
+                          "shards of a run); a published judge-output file is scored alone")
     if key == "pandalm":
         return _score_pandalm(predictions, data_path)
     if key == "genai_bench":

@@ -21,9 +21,9 @@ _PROTOCOL_FROM_OPTION = {"votes": "samples", "order": "order", "temperature": "t
               help="The benchmark: a local file in its published format, a dataset folder, or a "
                    "Hugging Face dataset id.")
 @click.option("--split", default=None, help="Split (see `flexjudge eval list`) [default: the first].")
-@click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+@click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
               help="Score a judge's outputs (the benchmark's own published format, or flexjudge "
-                   "verdicts JSONL) instead of judging with --model.")
+                   "verdicts JSONL; repeat it for the shards of a run) instead of judging with --model.")
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write verdicts.jsonl (when judging), metrics.json, report.md and the store here.")
 @click.option("--limit", type=int, default=None, help="Judge only the first N items.")
@@ -42,13 +42,17 @@ _PROTOCOL_FROM_OPTION = {"votes": "samples", "order": "order", "temperature": "t
               help="An item whose media file is missing: an error verdict (scored wrong, counted) "
                    "or skipped (left out of the metrics, counted).")
 @click.option("--no-cache", is_flag=True, help="Generate again instead of answering from the store.")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Judge only items whose position modulo N is I, into OUTPUT/shard-I-of-N "
+                   "[default: from RANK/WORLD_SIZE or SLURM_ARRAY_TASK_ID/_COUNT when set]; then "
+                   "score all shards with --predictions OUTPUT/shard-*/verdicts.jsonl.")
 @engine_options
 @click.pass_context
 def eval_command(ctx: click.Context, benchmark: str, data: str | None, split: str | None,
-                 predictions: Path | None, output: Path | None, limit: int | None,
+                 predictions: tuple[Path, ...], output: Path | None, limit: int | None,
                  media_root: Path | None, samples: int | None, aggregate: str | None,
                  resize: int | None, tie: bool | None, missing: str, no_cache: bool,
-                 **opts: Any) -> None:
+                 shard: str | None, **opts: Any) -> None:
     """Benchmark metrics: judge BENCHMARK with a model, or score --predictions.
     `flexjudge eval list` shows the benchmarks, their splits and protocols; `flexjudge eval
     reference` prints each one's protocol per split and metric rules (docs/evaluation.md)."""
@@ -62,10 +66,10 @@ def eval_command(ctx: click.Context, benchmark: str, data: str | None, split: st
     if benchmark == "reference":
         click.echo(benchmark_reference())
         return
-    if predictions is not None:
+    if predictions:
         from flexjudge.bench.predictions import score_predictions
 
-        result = score_predictions(benchmark, predictions, data, split=split)
+        result = score_predictions(benchmark, list(predictions), data, split=split)
         report = render_markdown(result)
         if output is not None:
             output.mkdir(parents=True, exist_ok=True)
@@ -77,6 +81,7 @@ def eval_command(ctx: click.Context, benchmark: str, data: str | None, split: st
         raise ConfigError("judging a benchmark needs --data and --output (or --predictions to score outputs)")
     from flexjudge.bench.suites import get_benchmark
     from flexjudge.judge.api import Judge
+    from flexjudge.store.shards import resolve_shard
 
     bench = get_benchmark(benchmark)
     chosen = bench.check_split(split, data)
@@ -91,7 +96,8 @@ def eval_command(ctx: click.Context, benchmark: str, data: str | None, split: st
     judge = Judge(**judge_kwargs(opts))
     try:
         result = evaluate(bench.name, data, judge, output, split=chosen, media_root=media_root,
-                          protocol=protocol, limit=limit, missing=missing, cache=not no_cache)
+                          protocol=protocol, limit=limit, missing=missing, cache=not no_cache,
+                          shard=resolve_shard(shard))
     finally:
         judge.close()
     click.echo(render_markdown(result))
