@@ -116,3 +116,32 @@ def test_eval_shard_option_writes_its_own_folder(tiny_vl, tmp_path):
     part = tmp_path / "o" / "shard-1-of-2"
     ids = [json.loads(x)["id"] for x in (part / "verdicts.jsonl").read_text().splitlines()]
     assert ids == ["1", "3"] and json.loads((part / "metrics.json").read_text())["shard"]["index"] == 1
+
+
+def test_killed_eval_resumes_without_judging_twice(tiny_vl, tmp_path):
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "o"
+    cmd = [shutil.which("flexjudge"), "eval", "pandalm", "--data", str(FIXTURES / "pandalm" / "testset-v1.json"),
+           "--model", str(tiny_vl), "--output", str(out), "--limit", "8", "--batch-size", "1",
+           "--max-new-tokens", "6"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    verdicts = out / "verdicts.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if verdicts.is_file() and len(verdicts.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(verdicts.read_text().splitlines())
+    assert 2 <= done_before < 8
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [json.loads(x)["id"] for x in verdicts.read_text().splitlines()] == [str(i) for i in range(8)]
+    store = metrics["store"]
+    assert store["from_store"] >= done_before and store["from_store"] + store["generated"] == 8
