@@ -189,3 +189,18 @@ def test_shards_judge_apart_and_score_together(tmp_path):
     proc = subprocess.run([exe, "eval", "pandalm", "--data", str(subset), "--predictions", str(files[0]),
                            "--predictions", str(files[0])], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "duplicate verdict ids" in proc.stderr
+
+
+def test_sources_read_folders_and_fail_clearly_on_unreachable_hub_ids(tmp_path, monkeypatch):
+    from flexjudge.bench.errors import BenchmarkDataError
+    from flexjudge.bench.sources import iter_records
+
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "test.jsonl").write_text("".join(json.dumps({"i": i}) + "\n" for i in range(3)))
+    assert [r["i"] for _, r in iter_records(folder, split="test")] == [0, 1, 2]  # via datasets
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(BenchmarkDataError, match="cannot load as a dataset"):
+        list(iter_records("nobody-here/no-such-benchmark", split="test"))
+    with pytest.raises(BenchmarkDataError, match="no such file, folder or hub dataset id"):
+        list(iter_records(tmp_path / "missing.jsonl"))
