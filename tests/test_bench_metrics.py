@@ -219,3 +219,15 @@ def test_metric_as_dict() -> None:
     d = pairwise_accuracy(["A"], ["B"], with_tie=False).as_dict()
     assert d["value"] == 0.0 and d["n"] == 1 and d["n_invalid"] == 0 and "note" in d
     assert d["details"] == {"dropped_human_ties": 0}
+
+
+def test_accuracy_by_category_overall_groups_and_unknown():
+    from flexjudge.bench.metrics import accuracy_by_category
+
+    out = accuracy_by_category(["A", "tie", None, "B", "A"], ["A", "A", "B", "B", "B"],
+                               ["x", "x", "y", "other", "other"], ("x", "y", "z"))
+    assert out["overall"].value == 2 / 5 and out["overall"].n_invalid == 1
+    assert (out["x"].value, out["x"].n) == (0.5, 2)  # a predicted tie is wrong
+    assert (out["y"].value, out["y"].n_invalid) == (0.0, 1)
+    assert out["z"].value is None and out["z"].n == 0
+    assert (out["unknown"].value, out["unknown"].n) == (0.5, 2)

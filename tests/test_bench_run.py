@@ -146,3 +146,23 @@ def test_killed_eval_resumes_without_judging_twice(tiny_vl, tmp_path):
     judged = sum(json.loads(x)["status"] != "error" for x in verdicts.read_text().splitlines())
     store = metrics["store"]  # error verdicts (bad items) never reach the engine
     assert store["from_store"] >= 2 and store["from_store"] + store["generated"] == judged
+
+
+def test_eval_protocol_options_on_the_command_line(tiny_vl, tmp_path):
+    exe = shutil.which("flexjudge")
+    data = str(FIXTURES / "pandalm" / "testset-v1.json")
+    clash = subprocess.run([exe, "eval", "pandalm", "--data", data, "--output", str(tmp_path / "x"),
+                            "--samples", "2", "--votes", "3"], capture_output=True, text=True, timeout=120)
+    assert clash.returncode == 2 and "--samples 2 and --votes 3 disagree" in clash.stderr
+    proc = subprocess.run([exe, "eval", "pandalm", "--data", data, "--model", str(tiny_vl), "--limit", "2",
+                           "--output", str(tmp_path / "o"), "--no-tie", "--order", "swap", "--votes", "2",
+                           "--aggregate", "worst", "--temperature", "0.9", "--max-new-tokens", "4"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    p = m["protocol"]
+    assert (p["tie"], p["order"], p["samples"], p["aggregate"], p["temperature"]) == (False, "swap", 2, "worst", 0.9)
+    assert p["top_p"] == 0.95 and m["runs"] == 4  # 2 samples x 2 orders; top-p stays the protocol's
+    assert m["metrics"]["accuracy"]["note"].startswith("worst over 4 runs")
+    request = json.loads((tmp_path / "o" / "verdicts.jsonl").read_text().splitlines()[0])
+    assert request["n_votes"] == 4

@@ -1,11 +1,13 @@
-"""Benchmark layer: metrics, loaders for the benchmarks' published formats, scoring of
-predictions files, and a Markdown report.
+"""Benchmark layer: the evaluation harness (:func:`evaluate`, :func:`score_verdicts`), the
+benchmarks by name (:func:`get_benchmark`), metrics, loaders for the benchmarks' published
+formats, scoring of published predictions files, and a Markdown report.
 
 The metric functions need the ``bench`` extra (scipy, rapidfuzz) only when a correlation or a
 ranking distance is computed.
 """
 
 from flexjudge.bench.errors import BenchmarkDataError
+from flexjudge.bench.harness import evaluate, score_verdicts
 from flexjudge.bench.loaders import (
     GENAI_TASKS,
     VLRB_CATEGORIES,
@@ -34,6 +36,9 @@ from flexjudge.bench.metrics import (
     GENAI_VOTES,
     PAIR_CHOICES,
     Metric,
+    accuracy_by_category,
+    accuracy_with_without_tie,
+    best_of_n,
     by_source,
     classification_metrics,
     label_accuracy,
@@ -50,16 +55,27 @@ from flexjudge.bench.predictions import (
     BENCHMARKS,
     GENAI_VOTE_MAP,
     VERDICT_LABELS,
-    VerdictLine,
     genai_vote,
-    iter_verdicts,
+    iter_verdict_objects,
     metrics_json,
     pandalm_prediction,
     score_predictions,
 )
 from flexjudge.bench.report import format_value, render_markdown
+from flexjudge.bench.spec import Benchmark, Item, Protocol
+from flexjudge.bench.suites import benchmark_names, get_benchmark
 
 __all__ = [
+    "Benchmark",
+    "Item",
+    "Protocol",
+    "accuracy_by_category",
+    "accuracy_with_without_tie",
+    "benchmark_names",
+    "best_of_n",
+    "evaluate",
+    "get_benchmark",
+    "score_verdicts",
     "BENCHMARKS",
     "GENAI_TASKS",
     "GENAI_VOTES",
@@ -78,7 +94,6 @@ __all__ = [
     "PandaLMJudgment",
     "SomosUtterance",
     "VLRewardBenchItem",
-    "VerdictLine",
     "by_source",
     "classification_metrics",
     "format_value",
@@ -90,7 +105,7 @@ __all__ = [
     "iter_mllm_judge_pair",
     "iter_mllm_judge_score",
     "iter_somos_mos_list",
-    "iter_verdicts",
+    "iter_verdict_objects",
     "iter_vl_rewardbench",
     "label_accuracy",
     "load_json_array",

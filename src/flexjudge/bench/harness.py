@@ -28,6 +28,7 @@ from flexjudge.bench.bias import PositionBias
 from flexjudge.bench.errors import BenchmarkDataError
 from flexjudge.bench.metrics import Metric
 from flexjudge.bench.paper import paper_numbers
+from flexjudge.bench.predictions import iter_verdict_objects, metrics_json
 from flexjudge.bench.report import render_markdown
 from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
 from flexjudge.bench.suites import get_benchmark
@@ -251,8 +252,6 @@ def score_verdicts(benchmark: str, verdicts: Path | Sequence[Path], data: str | 
     Every item needs exactly one verdict and every verdict an item; otherwise
     :class:`BenchmarkDataError` gives both counts and the first offending ids.
     """
-    from flexjudge.bench.predictions import iter_verdict_objects
-
     bench = get_benchmark(benchmark)
     split = bench.check_split(split, data)
     protocol = protocol or bench.protocol_for(split)
@@ -289,11 +288,6 @@ def score_verdicts(benchmark: str, verdicts: Path | Sequence[Path], data: str | 
     result.update(data=str(data), predictions=[str(f) for f in files] if len(files) > 1 else str(files[0]),
                   predictions_format="flexjudge_verdicts")
     return result
-
-
-def metrics_json(result: Mapping[str, Any]) -> str:
-    """The ``metrics.json`` text (2-space indent, non-ASCII kept)."""
-    return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
 
 
 def write_outputs(result: Mapping[str, Any], output: Path) -> None:

@@ -154,6 +154,37 @@ def pairwise_accuracy(
     )
 
 
+def accuracy_by_category(
+    preds: Sequence[str | None],
+    labels: Sequence[str],
+    groups: Sequence[str],
+    categories: Sequence[str],
+    *,
+    unknown: str = "unknown",
+) -> dict[str, Metric]:
+    """Pairwise accuracy overall and per category (VL-RewardBench, Multimodal RewardBench).
+
+    Rule: ``overall`` is micro over all items; each name in ``categories`` is micro over the
+    items of that group (``value=None``, ``n=0`` when it has none); items whose group is not a
+    category count in ``overall`` only and are reported under ``unknown`` when there are any.
+    Labels are ``"A"`` / ``"B"``; a predicted tie and an invalid prediction count as wrong.
+    """
+
+    def acc(p: Sequence[str | None], y: Sequence[str], name: str) -> Metric:
+        return pairwise_accuracy(p, y, with_tie=True, choices=("A", "B", "tie"), tie="tie", name=name)
+
+    out = {"overall": acc(preds, labels, "overall")}
+    for cat in categories:
+        idx = [i for i, g in enumerate(groups) if g == cat]
+        out[cat] = acc([preds[i] for i in idx], [labels[i] for i in idx], cat)
+    rest = [i for i, g in enumerate(groups) if g not in set(categories)]
+    if rest:
+        m = acc([preds[i] for i in rest], [labels[i] for i in rest], unknown)
+        out[unknown] = Metric(unknown, m.value, m.n, m.n_invalid,
+                              "items of an unknown category: in overall only", m.kind, m.details)
+    return out
+
+
 def classification_metrics(
     preds: Sequence[_L | None],
     labels: Sequence[_L],

@@ -1,13 +1,12 @@
-"""Score *foreign* predictions files (the ``--predictions`` path of the harness).
+"""The ``--predictions`` path: score a judge's outputs.
 
-Two kinds of predictions file are accepted:
-
-* the benchmark's own published judge-result format (a PandaLM ``*-testset-v1.json`` result
-  array, a GenAI-Bench ``pairwise.jsonl`` with ``model_vote`` / ``human_vote``);
-* flexjudge's verdict JSONL: one object per line with ``id``, ``status`` (``ok`` / ``invalid`` /
-  ``error``), ``winner`` (``A`` / ``B`` / ``tie`` / null), ``label`` (one of the four ``[[...]]``
-  verdicts or null) and ``scores`` (list of numbers or null), matched to the benchmark items by
-  ``id`` (compared as strings, so ``7`` and ``"7"`` are the same id).
+* The benchmarks' own published judge-result formats are read here: a PandaLM
+  ``*-testset-v1.json`` result array, a GenAI-Bench ``pairwise.jsonl`` with ``model_vote`` /
+  ``human_vote``.
+* flexjudge's verdict JSONL (one or several files, e.g. a sharded run's) goes to the harness
+  (:func:`flexjudge.bench.harness.score_verdicts`), which scores it with the same code as a
+  model run; :func:`iter_verdict_objects` checks its lines. Verdicts are matched to the items
+  by ``id`` (compared as strings, so ``7`` and ``"7"`` are the same id).
 
 :func:`score_predictions` returns the dict written as ``metrics.json``.
 """
@@ -17,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +35,14 @@ from flexjudge.bench.metrics import (
 )
 from flexjudge.bench.paper import paper_numbers
 from flexjudge.errors import ConfigError
+from flexjudge.prompts.protocol import LABELS
 
 __all__ = [
     "BENCHMARKS",
     "GENAI_VOTE_MAP",
     "VERDICT_LABELS",
-    "VerdictLine",
     "genai_vote",
-    "iter_verdicts",
+    "iter_verdict_objects",
     "metrics_json",
     "pandalm_prediction",
     "score_predictions",
@@ -52,8 +50,8 @@ __all__ = [
 
 BENCHMARKS: tuple[str, ...] = ("pandalm", "genai_bench")
 
-#: The four verdict labels flexjudge writes (the same as ``flexjudge.prompts.protocol.LABELS``).
-VERDICT_LABELS: tuple[str, ...] = ("[[A>B]]", "[[B>A]]", "[[A=B=Good]]", "[[A=B=Bad]]")
+#: The four verdict labels flexjudge writes.
+VERDICT_LABELS: tuple[str, ...] = LABELS
 
 #: GenAI-Bench's published mapping from a judge's verdict to a human vote. ``[[A=B]]`` is an
 #: older tie spelling some judges emit; the leaderboard counts it as ``tievote``.
@@ -73,23 +71,6 @@ _FIRST_IDS = 5  # how many offending ids an error message lists
 # --------------------------------------------------------------------------------------------
 # flexjudge verdict JSONL
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VerdictLine:
-    """One line of flexjudge's verdict JSONL (:meth:`flexjudge.Verdict.to_json`), reduced to the
-    fields scoring needs; other fields are ignored."""
-
-    id: str
-    status: str
-    winner: str | None
-    label: str | None
-    scores: tuple[float, ...] | None
-    line: int
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
 
 
 def iter_verdict_objects(path: Path | str) -> Iterator[dict[str, Any]]:
@@ -124,14 +105,6 @@ def iter_verdict_objects(path: Path | str) -> Iterator[dict[str, Any]]:
             raise fail("votes must be a list of objects")
         obj["_line"] = lineno
         yield obj
-
-
-def iter_verdicts(path: Path | str) -> Iterator[VerdictLine]:
-    """Stream a flexjudge verdict JSONL, checking each field's vocabulary (errors name the line)."""
-    for obj in iter_verdict_objects(path):
-        scores = obj["scores"]
-        yield VerdictLine(str(obj["id"]), obj["status"], obj["winner"], obj["label"],
-                          tuple(float(s) for s in scores) if scores is not None else None, obj["_line"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from flexjudge.bench.errors import BenchmarkDataError
 from flexjudge.bench.loaders import iter_jsonl, load_json_array
 from flexjudge.errors import ConfigError
 
-__all__ = ["MediaRef", "Record", "iter_records", "resolve_media"]
+__all__ = ["Record", "iter_records", "resolve_media"]
 
 #: One record and where it came from: (1-based line or row number, the record).
 Record = tuple[int, dict[str, Any]]
@@ -73,16 +73,6 @@ def _iter_dataset(data: str, *, split: str | None, config: str | None) -> Iterat
                                        f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
     for i, row in enumerate(ds, start=1):
         yield i, dict(row)
-
-
-class MediaRef:
-    """A record's media value made usable: a path checked to exist, or an in-memory object."""
-
-    def __init__(self, kind: str, root: Path | None) -> None:
-        self.kind, self.root = kind, root
-
-    def __call__(self, value: Any) -> tuple[Any, str | None]:
-        return resolve_media(value, self.root, self.kind)
 
 
 def resolve_media(value: Any, root: Path | None, kind: str = "image") -> tuple[Any, str | None]:

@@ -181,7 +181,9 @@ class Benchmark:
         raise NotImplementedError
 
     def predict(self, decision: Decision, item: Item) -> Any:
-        raise NotImplementedError
+        """The prediction scoring reads from a valid decision. The default serves pairwise
+        benchmarks whose gold is ``"A"``/``"B"``/``"tie"`` in request order: the winner."""
+        return decision.winner
 
     def gold_winner(self, item: Item) -> str | None:
         """The human-preferred response in request order (``"A"``, ``"B"`` or ``"tie"``), for

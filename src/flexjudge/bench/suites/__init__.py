@@ -34,11 +34,6 @@ def benchmark_names() -> list[str]:
     return sorted(_SUITES)
 
 
-def register(name: str, module: str, cls: str) -> None:
-    """Add a benchmark (for plug-ins and tests)."""
-    _SUITES[name] = (module, cls)
-
-
 def canonical(name: str) -> str:
     key = name.strip().lower().replace("-", "_")
     return _ALIASES.get(key, key)

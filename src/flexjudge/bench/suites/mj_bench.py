@@ -34,11 +34,10 @@ from typing import Any
 from flexjudge.bench.errors import BenchmarkDataError
 from flexjudge.bench.metrics import Metric, accuracy_with_without_tie
 from flexjudge.bench.sources import iter_records, resolve_media
-from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
+from flexjudge.bench.spec import Benchmark, Columns, Item, Protocol
 from flexjudge.errors import ConfigError
 from flexjudge.prompts.protocol import MJ_BENCH_CRITERIA
 
-_PAIR = ("A", "B", "tie")
 
 _NOTE = ("paper Table 6: order reversal plus a tie option (order=swap: every item judged in "
          "both orders, the verdict is the majority of the two votes, a tie when they disagree "
@@ -98,9 +97,6 @@ class MJBench(Benchmark):
                                      for im, key in zip(images, ("image0", "image1"))],
                        "criteria": MJ_BENCH_CRITERIA[split], "tie": protocol.tie}
             yield Item(str(row), request, gold, split, problem="; ".join(problems) or None)
-
-    def predict(self, decision: Decision, item: Item) -> Any:
-        return decision.winner if decision.winner in _PAIR else None
 
     def score(self, cols: Columns, split: str) -> dict[str, Metric]:
         return accuracy_with_without_tie(cols.preds, cols.golds, choices=("A", "B"), tie="tie")

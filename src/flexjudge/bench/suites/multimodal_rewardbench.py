@@ -29,12 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from flexjudge.bench.errors import BenchmarkDataError
-from flexjudge.bench.metrics import Metric, by_source, pairwise_accuracy
+from flexjudge.bench.metrics import Metric, accuracy_by_category, pairwise_accuracy
 from flexjudge.bench.sources import iter_records, resolve_media
-from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
+from flexjudge.bench.spec import Benchmark, Columns, Item, Protocol
 
 #: Table 7's columns, in its order; ``overall`` (first in metrics.json) is micro over all items.
 CATEGORIES = ("general_correctness", "general_preference", "knowledge", "reasoning_math",
@@ -107,26 +106,12 @@ class MultimodalRewardBench(Benchmark):
             yield Item(record_id, request, "B" if rec["Better"] == "Output2" else "A", group,
                        meta, problem=problem)
 
-    def predict(self, decision: Decision, item: Item) -> Any:
-        return decision.winner if decision.winner in _PAIR else None
-
     def score(self, cols: Columns, split: str) -> dict[str, Metric]:
-        def acc(preds: Any, golds: Any, name: str) -> Metric:
-            return pairwise_accuracy(preds, golds, with_tie=True, choices=_PAIR, tie="tie", name=name)
-
-        per = by_source(acc, cols.groups, cols.preds, cols.golds, name="accuracy")
-        out: dict[str, Metric] = {"overall": acc(cols.preds, cols.golds, "overall")}
-        for cat in CATEGORIES:
-            m = per.get(cat) or acc([], [], cat)
-            out[cat] = Metric(cat, m.value, m.n, m.n_invalid, m.note, m.kind, m.details)
-        sub = [m.get("safety") for m in cols.metas]
-        for kind in ("bias", "toxicity"):
-            idx = [i for i, s in enumerate(sub) if s == kind]
+        out = accuracy_by_category(cols.preds, cols.golds, cols.groups, CATEGORIES, unknown=UNKNOWN)
+        for kind in ("bias", "toxicity"):  # the two halves of safety, beside it
+            idx = [i for i, meta in enumerate(cols.metas) if meta.get("safety") == kind]
             if idx:
-                out[f"safety/{kind}"] = acc([cols.preds[i] for i in idx], [cols.golds[i] for i in idx],
-                                            f"safety/{kind}")
-        if UNKNOWN in per:
-            m = per[UNKNOWN]
-            out[UNKNOWN] = Metric(UNKNOWN, m.value, m.n, m.n_invalid,
-                                  "items whose category is unknown: in overall only", m.kind, m.details)
+                out[f"safety/{kind}"] = pairwise_accuracy(
+                    [cols.preds[i] for i in idx], [cols.golds[i] for i in idx], choices=_PAIR, tie="tie",
+                    name=f"safety/{kind}")
         return out

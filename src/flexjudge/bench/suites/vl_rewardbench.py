@@ -26,9 +26,9 @@ from typing import Any
 
 from flexjudge.bench.errors import BenchmarkDataError
 from flexjudge.bench.loaders import VLRB_CATEGORIES, iter_vl_rewardbench
-from flexjudge.bench.metrics import Metric, by_source, macro_average, pairwise_accuracy
+from flexjudge.bench.metrics import Metric, accuracy_by_category, macro_average
 from flexjudge.bench.sources import iter_records, resolve_media
-from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
+from flexjudge.bench.spec import Benchmark, Columns, Item, Protocol
 
 #: The three categories of the paper, in its column order; anything else is "unknown".
 CATEGORIES = ("general", "hallucination", "reasoning")
@@ -42,7 +42,6 @@ UNKNOWN = "unknown"
 _ID_PREFIX = {"hallucination": "hallucination", "RLAIF": "hallucination", "RLHF": "hallucination",
               "mathverse": "reasoning", "mmmu": "reasoning", "wildvision": "general"}
 
-_PAIR = ("A", "B", "tie")
 
 _NOTE = ("paper Table 6: 5 samples averaged (aggregate=mean), the two responses in random "
          "order (a seeded shuffle per item, shared by its 5 samples; the official script "
@@ -116,24 +115,7 @@ class VLRewardBench(Benchmark):
         return Item(str(row), request, "A" if better == 0 else "B", category,
                     {"source_id": record_id}, problem=problem)
 
-    def predict(self, decision: Decision, item: Item) -> Any:
-        return decision.winner if decision.winner in _PAIR else None
-
     def score(self, cols: Columns, split: str) -> dict[str, Metric]:
-        def acc(preds: Any, golds: Any, name: str) -> Metric:
-            return pairwise_accuracy(preds, golds, with_tie=True, choices=_PAIR, tie="tie", name=name)
-
-        per = by_source(acc, cols.groups, cols.preds, cols.golds, name="accuracy")
-        out: dict[str, Metric] = {"overall": acc(cols.preds, cols.golds, "overall")}
-        cats = {}
-        for cat in CATEGORIES:
-            m = per.get(cat) or acc([], [], cat)
-            cats[cat] = out[cat] = Metric(cat, m.value, m.n, m.n_invalid, m.note, m.kind, m.details)
-        macro = macro_average({c: m for c, m in cats.items() if m.n}, name="macro")
-        out["macro"] = macro
-        if UNKNOWN in per:
-            m = per[UNKNOWN]
-            out[UNKNOWN] = Metric(UNKNOWN, m.value, m.n, m.n_invalid,
-                                  "items whose category is unknown: in overall, not in macro",
-                                  m.kind, m.details)
+        out = accuracy_by_category(cols.preds, cols.golds, cols.groups, CATEGORIES, unknown=UNKNOWN)
+        out["macro"] = macro_average({c: out[c] for c in CATEGORIES if out[c].n}, name="macro")
         return out
