@@ -10,8 +10,9 @@ import statistics
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -38,13 +39,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(argv: Sequence[str], port: int, *, env: dict[str, str] | None = None,
-                 timeout: float = 120.0, log: Path | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(
+    argv: Sequence[str],
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 120.0,
+    log: Path | None = None,
+) -> tuple[subprocess.Popen, str]:
     """Start an OpenAI-compatible server on loopback ``port``; return it and its ``/v1`` URL once
     ``/v1/models`` answers. ``log`` keeps its output (discarded otherwise)."""
     out = log.open("wb") if log is not None else subprocess.DEVNULL
-    proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})})
+    proc = subprocess.Popen(
+        list(argv),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+    )
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -22,19 +22,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _timing import save_results, timed
-
 import torch
+
+from _timing import save_results, timed
 
 
 def machine() -> dict[str, Any]:
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", required=True)
     ap.add_argument("--votes", type=int, default=8)
     ap.add_argument("--requests", type=int, default=64)
@@ -57,23 +63,39 @@ def main(argv: list[str] | None = None) -> int:
     items = make_set(args.requests, seed=11, mix={Task.PAIRWISE: 1.0}, prefix="bench")
     requests = [it.request for it in items]
     chat = build_chat(requests[0])
-    params = SamplingParams(n=args.votes, max_new_tokens=args.max_new_tokens, seed=0,
-                            stop=("</answer>",), stop_count=2)
-    results: dict[str, Any] = {"machine": machine(), "model": args.model, "votes": args.votes,
-                               "requests": args.requests, "max_new_tokens": args.max_new_tokens}
+    params = SamplingParams(
+        n=args.votes, max_new_tokens=args.max_new_tokens, seed=0, stop=("</answer>",), stop_count=2
+    )
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "model": args.model,
+        "votes": args.votes,
+        "requests": args.requests,
+        "max_new_tokens": args.max_new_tokens,
+    }
 
     # (a) k votes: one call against k seeded calls of n=1
     one_call, _ = timed(lambda: engine.generate([chat], params), args.repeat)
-    single = SamplingParams(n=1, max_new_tokens=args.max_new_tokens, stop=("</answer>",), stop_count=2)
-    seeded, _ = timed(lambda: [engine.generate([chat], SamplingParams(**{**single.__dict__, "seed": s}))
-                               for s in range(args.votes)], args.repeat)
+    single = SamplingParams(
+        n=1, max_new_tokens=args.max_new_tokens, stop=("</answer>",), stop_count=2
+    )
+    seeded, _ = timed(
+        lambda: [
+            engine.generate([chat], SamplingParams(**{**single.__dict__, "seed": s}))
+            for s in range(args.votes)
+        ],
+        args.repeat,
+    )
     results["votes_one_call_s"], results["votes_separate_s"] = one_call, seeded
     results["votes_speedup"] = seeded / one_call
 
     # (b) run over N requests: batched against one at a time
     def run(batch_size: int) -> list:
-        judge = Judge(engine=engine, votes=1, max_new_tokens=args.max_new_tokens, batch_size=batch_size)
+        judge = Judge(
+            engine=engine, votes=1, max_new_tokens=args.max_new_tokens, batch_size=batch_size
+        )
         return list(judge.run(requests))
+
     batched, verdicts = timed(lambda: run(16), max(1, args.repeat - 2))
     serial, _ = timed(lambda: run(1), max(1, args.repeat - 2))
     results["run_batched_s"], results["run_serial_s"] = batched, serial
@@ -88,25 +110,47 @@ def main(argv: list[str] | None = None) -> int:
 
     def bare(with_stop: bool) -> Any:
         torch.manual_seed(0)
-        stop = StoppingCriteriaList([_StopCounter(engine.tokenizer, ("</answer>",), 2)]) if with_stop else None
+        stop = (
+            StoppingCriteriaList([_StopCounter(engine.tokenizer, ("</answer>",), 2)])
+            if with_stop
+            else None
+        )
         with torch.inference_mode():
-            return engine.model.generate(**inputs, max_new_tokens=args.max_new_tokens, do_sample=True,
-                                         temperature=0.6, top_p=0.95, top_k=0, eos_token_id=eos,
-                                         pad_token_id=engine.tokenizer.pad_token_id,
-                                         stopping_criteria=stop)
+            return engine.model.generate(
+                **inputs,
+                max_new_tokens=args.max_new_tokens,
+                do_sample=True,
+                temperature=0.6,
+                top_p=0.95,
+                top_k=0,
+                eos_token_id=eos,
+                pad_token_id=engine.tokenizer.pad_token_id,
+                stopping_criteria=stop,
+            )
 
     # Interleaved so that drift on a shared machine hits both sides alike.
     ours_t, stop_t, eos_t = [], [], []
     judge16 = Judge(engine=engine, max_new_tokens=args.max_new_tokens, batch_size=16)
     list(judge16.run(subset)), bare(True), bare(False)  # warm-up
     for _ in range(max(5, args.repeat)):
-        t = time.perf_counter(); list(judge16.run(subset)); ours_t.append(time.perf_counter() - t)
-        t = time.perf_counter(); out_stop = bare(True); stop_t.append(time.perf_counter() - t)
-        t = time.perf_counter(); bare(False); eos_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        list(judge16.run(subset))
+        ours_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        out_stop = bare(True)
+        stop_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        bare(False)
+        eos_t.append(time.perf_counter() - t)
     ours_s, bare_stop_s, bare_eos_s = (statistics.median(x) for x in (ours_t, stop_t, eos_t))
-    results["bare_generated_tokens"] = int((out_stop[:, inputs["input_ids"].shape[1]:]
-                                            != engine.tokenizer.pad_token_id).sum())
-    results["path_s"], results["bare_generate_s"], results["bare_generate_eos_only_s"] = ours_s, bare_stop_s, bare_eos_s
+    results["bare_generated_tokens"] = int(
+        (out_stop[:, inputs["input_ids"].shape[1] :] != engine.tokenizer.pad_token_id).sum()
+    )
+    results["path_s"], results["bare_generate_s"], results["bare_generate_eos_only_s"] = (
+        ours_s,
+        bare_stop_s,
+        bare_eos_s,
+    )
     results["overhead_vs_bare"] = ours_s / bare_stop_s - 1
 
     table = [

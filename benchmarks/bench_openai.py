@@ -16,12 +16,24 @@ from _timing import free_port, save_results, start_server, stop_server, timed
 
 def serve(model: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    return start_server([shutil.which("transformers") or "transformers", "serve", model,
-                         "--host", "127.0.0.1", "--port", str(port)], port)
+    return start_server(
+        [
+            shutil.which("transformers") or "transformers",
+            "serve",
+            model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        port,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", required=True)
     ap.add_argument("--requests", type=int, default=32)
     ap.add_argument("--repeat", type=int, default=2)
@@ -38,13 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"requests": args.requests, "model": args.model}
     local = TransformersEngine(args.model, device="cpu")
     results["local_batched_s"], _ = timed(
-        lambda: list(Judge(engine=local, max_new_tokens=96, batch_size=16).run(reqs)), args.repeat)
+        lambda: list(Judge(engine=local, max_new_tokens=96, batch_size=16).run(reqs)), args.repeat
+    )
     proc, url = serve(args.model)
     try:
         for c in (1, 4, 16):
             engine = OpenAIEngine(args.model, base_url=url, concurrency=c)
             results[f"http_c{c}_s"], verdicts = timed(
-                lambda: list(Judge(engine=engine, max_new_tokens=96, batch_size=16).run(reqs)), args.repeat)
+                lambda: list(Judge(engine=engine, max_new_tokens=96, batch_size=16).run(reqs)),
+                args.repeat,
+            )
             results[f"http_c{c}_valid"] = sum(v.ok for v in verdicts) / len(verdicts)
     finally:
         stop_server(proc)
@@ -53,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     for c in (1, 4, 16):
         t = results[f"http_c{c}_s"]
         print(f"| openai → transformers serve, concurrency {c} | {t:.2f} s | {base / t:.2f}× |")
-    print(f"| transformers in process, batched 16 | {results['local_batched_s']:.2f} s | "
-          f"{base / results['local_batched_s']:.2f}× |")
+    print(
+        f"| transformers in process, batched 16 | {results['local_batched_s']:.2f} s | "
+        f"{base / results['local_batched_s']:.2f}× |"
+    )
     save_results(args.out, results)
     return 0
 

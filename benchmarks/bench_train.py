@@ -35,8 +35,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch
 
-ARGS = dict(per_device_train_batch_size=4, learning_rate=1e-4, warmup_steps=0.0,
-            lr_scheduler_type="constant", num_train_epochs=1, max_length=4096)
+ARGS = dict(
+    per_device_train_batch_size=4,
+    learning_rate=1e-4,
+    warmup_steps=0.0,
+    lr_scheduler_type="constant",
+    num_train_epochs=1,
+    max_length=4096,
+)
 
 
 def make_rows(n: int) -> list[dict]:
@@ -49,8 +55,9 @@ def make_rows(n: int) -> list[dict]:
         reps = 1 + (i * 7) % 9
         text = row["completion"][0]["content"]
         head, sep, tail = text.partition("</think>")
-        row["completion"] = [{"role": "assistant",
-                              "content": (head + " Checked again.") * reps + sep + tail}]
+        row["completion"] = [
+            {"role": "assistant", "content": (head + " Checked again.") * reps + sep + tail}
+        ]
     return [{"prompt": r["prompt"], "completion": r["completion"]} for r in rows]
 
 
@@ -65,8 +72,12 @@ def bare_trl(model_dir: Path, rows: list[dict], out: Path) -> tuple[float, float
     start = time.perf_counter()
     processor = AutoProcessor.from_pretrained(str(model_dir))
     model = AutoModelForImageTextToText.from_pretrained(str(model_dir), dtype=torch.float32)
-    trainer = SFTTrainer(model=model, args=sft_config(out, **ARGS),
-                         train_dataset=Dataset.from_list(rows), processing_class=processor.tokenizer)
+    trainer = SFTTrainer(
+        model=model,
+        args=sft_config(out, **ARGS),
+        train_dataset=Dataset.from_list(rows),
+        processing_class=processor.tokenizer,
+    )
     t = time.perf_counter()
     trainer.train()
     loop = time.perf_counter() - t
@@ -93,8 +104,12 @@ def padding_share(model_dir: Path, rows: list[dict], out: Path, **extra) -> floa
 
     processor = AutoProcessor.from_pretrained(str(model_dir))
     model = AutoModelForImageTextToText.from_pretrained(str(model_dir), dtype=torch.float32)
-    trainer = SFTTrainer(model=model, args=sft_config(out, **ARGS, **extra),
-                         train_dataset=Dataset.from_list(rows), processing_class=processor.tokenizer)
+    trainer = SFTTrainer(
+        model=model,
+        args=sft_config(out, **ARGS, **extra),
+        train_dataset=Dataset.from_list(rows),
+        processing_class=processor.tokenizer,
+    )
     pad = total = 0
     for batch in trainer.get_train_dataloader():
         mask = batch["attention_mask"]
@@ -125,26 +140,43 @@ def main() -> None:
         for name, fn in pair if i % 2 == 0 else pair[::-1]:  # alternate who goes first
             runs[name].append(fn(model_dir, rows, tmp / f"{name}{i}"))
             loop, wall, tokens = runs[name][-1]
-            print(f"{name:9s} run {i}: {tokens} tokens, loop {loop:.2f}s "
-                  f"({tokens / loop:.0f} tok/s), end to end {wall:.2f}s ({tokens / wall:.0f} tok/s)",
-                  flush=True)
+            print(
+                f"{name:9s} run {i}: {tokens} tokens, loop {loop:.2f}s "
+                f"({tokens / loop:.0f} tok/s), end to end {wall:.2f}s ({tokens / wall:.0f} tok/s)",
+                flush=True,
+            )
     rates = {}
     for name, values in runs.items():
         tokens = values[0][2]
-        rates[name] = {"tokens": tokens,
-                       "loop_tok_s": tokens / statistics.median(v[0] for v in values),
-                       "end_to_end_tok_s": tokens / statistics.median(v[1] for v in values)}
+        rates[name] = {
+            "tokens": tokens,
+            "loop_tok_s": tokens / statistics.median(v[0] for v in values),
+            "end_to_end_tok_s": tokens / statistics.median(v[1] for v in values),
+        }
     assert rates["flexjudge"]["tokens"] == rates["bare_trl"]["tokens"], rates
-    ratio = {k: rates["flexjudge"][k] / rates["bare_trl"][k] for k in ("loop_tok_s", "end_to_end_tok_s")}
-    padding = {"random": padding_share(model_dir, rows, tmp / "pad"),
-               "group_by_length": padding_share(model_dir, rows, tmp / "pad",
-                                                train_sampling_strategy="group_by_length"),
-               "padding_free": 0.0}
-    report = {"rows": len(rows), "per_device_batch": ARGS["per_device_train_batch_size"],
-              "hidden_size": opts.hidden, "repeat": opts.repeat, "rates": rates,
-              "ratio_flexjudge_over_bare": ratio, "target_ratio": 0.95,
-              "padding_share": padding, "torch_threads": torch.get_num_threads(),
-              "machine": platform.machine(), "python": platform.python_version()}
+    ratio = {
+        k: rates["flexjudge"][k] / rates["bare_trl"][k] for k in ("loop_tok_s", "end_to_end_tok_s")
+    }
+    padding = {
+        "random": padding_share(model_dir, rows, tmp / "pad"),
+        "group_by_length": padding_share(
+            model_dir, rows, tmp / "pad", train_sampling_strategy="group_by_length"
+        ),
+        "padding_free": 0.0,
+    }
+    report = {
+        "rows": len(rows),
+        "per_device_batch": ARGS["per_device_train_batch_size"],
+        "hidden_size": opts.hidden,
+        "repeat": opts.repeat,
+        "rates": rates,
+        "ratio_flexjudge_over_bare": ratio,
+        "target_ratio": 0.95,
+        "padding_share": padding,
+        "torch_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+    }
     print(json.dumps(report, indent=2))
     if opts.out:
         opts.out.write_text(json.dumps(report, indent=2))

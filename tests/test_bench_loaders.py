@@ -35,11 +35,19 @@ def test_vl_rewardbench_real_file() -> None:
     assert len(items) == 1250
     # the order bias of the published file: an always-"first" judge would score 99.6 %
     assert sum(it.better == 0 for it in items) == 1245
-    assert Counter(it.category for it in items) == {"hallucination": 749, "reasoning": 318, "general": 183}
+    assert Counter(it.category for it in items) == {
+        "hallucination": 749,
+        "reasoning": 318,
+        "general": 183,
+    }
     # ids are not unique in the published file (18 ids used twice, with different responses)
     assert len({it.id for it in items}) == 1232
     first = items[0]
-    assert first.id == "LRVInstruction-000000007746" and first.human_ranking == (1, 0) and first.better == 1
+    assert (
+        first.id == "LRVInstruction-000000007746"
+        and first.human_ranking == (1, 0)
+        and first.better == 1
+    )
 
 
 def test_loaders_stream() -> None:
@@ -66,7 +74,10 @@ def test_somos_real_file() -> None:
     assert len({u.system_id for u in utts}) == 201
     first = utts[0]
     assert (first.utterance_id, first.sentence_id, first.system_id, first.mos) == (
-        "LJ002-0181_110.wav", "LJ002-0181", "110", 4.0
+        "LJ002-0181_110.wav",
+        "LJ002-0181",
+        "110",
+        4.0,
     )
     assert all(1.0 <= u.mos <= 5.0 for u in utts)
 
@@ -80,13 +91,18 @@ def test_somos_system_level_on_real_ids() -> None:
 
 @pytest.mark.parametrize(
     "row, cause",
-    [("LJ001-0001_301.wav,3.0", "systemId 000-200"), ("LJ001-0001_001.wav,6.5", "outside [1, 5]"),
-     ("LJ001-0001_001.wav,abc", "not a number")],
+    [
+        ("LJ001-0001_301.wav,3.0", "systemId 000-200"),
+        ("LJ001-0001_001.wav,6.5", "outside [1, 5]"),
+        ("LJ001-0001_001.wav,abc", "not a number"),
+    ],
 )
 def test_somos_bad_rows(tmp_path: Path, row: str, cause: str) -> None:
     p = tmp_path / "test_mos_list.csv"
     p.write_text(f"utteranceId,mean\nLJ001-0001_000.wav,4.5\n{row}\n")
-    with pytest.raises(BenchmarkDataError, match=rf"line 3: .*{cause.replace('[', '.').replace(']', '.')}"):
+    with pytest.raises(
+        BenchmarkDataError, match=rf"line 3: .*{cause.replace('[', '.').replace(']', '.')}"
+    ):
         list(iter_somos_mos_list(p))
 
 
@@ -101,7 +117,9 @@ def test_mllm_score_human_int_or_str() -> None:
 
 def test_mllm_pair_and_pair_lite() -> None:
     pairs = list(iter_mllm_judge_pair(MLLM / "Benchmark" / "pair.jsonl"))
-    lite = list(iter_mllm_judge_pair(MLLM / "Benchmark_Lite" / "pair_lite.jsonl"))  # label: human_answer
+    lite = list(
+        iter_mllm_judge_pair(MLLM / "Benchmark_Lite" / "pair_lite.jsonl")
+    )  # label: human_answer
     assert [p.human for p in pairs] == ["B", "B", "B"]
     assert [p.human for p in lite] == ["B", "C"]
     assert pairs[1].answer2.name == "gpt4" and lite[0].pair_id == 30
@@ -162,15 +180,19 @@ def test_pandalm_annotation_outside_vocabulary(tmp_path: Path) -> None:
 
 def test_genai_human_vote_outside_vocabulary(tmp_path: Path) -> None:
     p = tmp_path / "pairwise.jsonl"
-    p.write_text('{"idx": 0, "model_vote": "[[A>B]]", "human_vote": "leftvote"}\n'
-                 '{"idx": 1, "model_vote": "[[A>B]]", "human_vote": "draw"}\n')
+    p.write_text(
+        '{"idx": 0, "model_vote": "[[A>B]]", "human_vote": "leftvote"}\n'
+        '{"idx": 1, "model_vote": "[[A>B]]", "human_vote": "draw"}\n'
+    )
     with pytest.raises(BenchmarkDataError, match="line 2: human_vote 'draw'"):
         list(iter_genai_bench(p))
 
 
 def test_malformed_json_line_names_line_number(tmp_path: Path) -> None:
     p = tmp_path / "pairwise.jsonl"
-    p.write_text('{"idx": 0, "model_vote": null, "human_vote": "tievote"}\n\n{"idx": 1, "model_vote": \n')
+    p.write_text(
+        '{"idx": 0, "model_vote": null, "human_vote": "tievote"}\n\n{"idx": 1, "model_vote": \n'
+    )
     with pytest.raises(BenchmarkDataError, match=r"pairwise\.jsonl, line 3: malformed JSON"):
         list(iter_genai_bench(p))
 

@@ -165,7 +165,9 @@ def test_system_without_valid_prediction_is_excluded_and_counted() -> None:
 
 
 def test_system_targets_override() -> None:
-    out = system_correlations([1, 2, 3], [5, 5, 5], ["a", "b", "c"], system_targets={"a": 1, "b": 2, "c": 4})
+    out = system_correlations(
+        [1, 2, 3], [5, 5, 5], ["a", "b", "c"], system_targets={"a": 1, "b": 2, "c": 4}
+    )
     assert out["system_srcc"].value == pytest.approx(1.0)
 
 
@@ -174,7 +176,13 @@ def test_system_targets_override() -> None:
 
 @pytest.mark.parametrize(
     "pred, target, expected",
-    [("ABCD", "ABCD", 0.0), ("ABCD", "ABDC", 0.5), ("ABC", "ACB", 2 / 3), ("AB", "ABC", 1 / 3), ("CDAB", "ABCD", 1.0)],
+    [
+        ("ABCD", "ABCD", 0.0),
+        ("ABCD", "ABDC", 0.5),
+        ("ABC", "ACB", 2 / 3),
+        ("AB", "ABC", 1 / 3),
+        ("CDAB", "ABCD", 1.0),
+    ],
 )
 def test_normalized_levenshtein(pred: str, target: str, expected: float) -> None:
     assert normalized_levenshtein(pred, target) == pytest.approx(expected)
@@ -224,8 +232,12 @@ def test_metric_as_dict() -> None:
 def test_accuracy_by_category_overall_groups_and_unknown():
     from flexjudge.bench.metrics import accuracy_by_category
 
-    out = accuracy_by_category(["A", "tie", None, "B", "A"], ["A", "A", "B", "B", "B"],
-                               ["x", "x", "y", "other", "other"], ("x", "y", "z"))
+    out = accuracy_by_category(
+        ["A", "tie", None, "B", "A"],
+        ["A", "A", "B", "B", "B"],
+        ["x", "x", "y", "other", "other"],
+        ("x", "y", "z"),
+    )
     assert out["overall"].value == 2 / 5 and out["overall"].n_invalid == 1
     assert (out["x"].value, out["x"].n) == (0.5, 2)  # a predicted tie is wrong
     assert (out["y"].value, out["y"].n_invalid) == (0.0, 1)

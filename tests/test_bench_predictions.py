@@ -80,7 +80,9 @@ def test_genai_bench_published_numbers(task: str, judge: str) -> None:
 
 
 def test_genai_invalid_votes_are_counted() -> None:
-    r = score_predictions("genai_bench", GENAI / "image_generation" / "gemini-1.5-pro" / "pairwise.jsonl")
+    r = score_predictions(
+        "genai_bench", GENAI / "image_generation" / "gemini-1.5-pro" / "pairwise.jsonl"
+    )
     # 48 refusals (null) and 2 free-text votes such as "[[Model A is better: [[A>B]] ]]"
     assert r["counts"] == {"invalid": 50, "null_votes": 48, "unmapped_votes": 2}
     assert r["metrics"]["accuracy"]["n_invalid"] == 50 and r["metrics"]["accuracy"]["n"] == 1735
@@ -89,7 +91,9 @@ def test_genai_invalid_votes_are_counted() -> None:
 def test_genai_a_eq_b_rule_is_what_makes_the_number() -> None:
     recs = list(iter_genai_bench(GENAI / "image_generation" / "gemini-1.5-pro" / "pairwise.jsonl"))
     without = {k: v for k, v in GENAI_VOTE_MAP.items() if k != "[[A=B]]"}
-    m = label_accuracy([without.get(r.model_vote or "") for r in recs], [r.human_vote for r in recs])
+    m = label_accuracy(
+        [without.get(r.model_vote or "") for r in recs], [r.human_vote for r in recs]
+    )
     assert round(100 * m.value, 2) == 44.61  # vs the published 44.67
 
 
@@ -133,11 +137,18 @@ def test_real_flexjudge_verdict_objects_are_read(tmp_path: Path) -> None:
 
     items = load_pandalm_testset(TESTSET)
     winner = {0: "tie", 1: "A", 2: "B"}
-    lines = [Verdict(id=str(it.idx), task="pairwise", status="ok", winner=winner[it.label], scores=[1, 1]).to_json()
-             for it in items]
+    lines = [
+        Verdict(
+            id=str(it.idx), task="pairwise", status="ok", winner=winner[it.label], scores=[1, 1]
+        ).to_json()
+        for it in items
+    ]
     lines[0] = Verdict(id="0", task="pairwise", status="invalid", error="no answer tag").to_json()
     r = score_predictions("pandalm", _write_jsonl(tmp_path / "verdicts.jsonl", lines), TESTSET)
-    assert (r["metrics"]["accuracy"]["value"], r["metrics"]["accuracy"]["n_invalid"]) == (998 / 999, 1)
+    assert (r["metrics"]["accuracy"]["value"], r["metrics"]["accuracy"]["n_invalid"]) == (
+        998 / 999,
+        1,
+    )
 
 
 def test_genai_flexjudge_verdicts_reproduce_the_judge_file(tmp_path: Path) -> None:
@@ -183,7 +194,9 @@ def test_duplicate_prediction_ids(tmp_path: Path) -> None:
 
 
 def test_verdict_label_outside_vocabulary(tmp_path: Path) -> None:
-    p = _write_jsonl(tmp_path / "v.jsonl", [_verdict(0, "A", "[[A>B]]"), _verdict(1, "A", "[[A>>B]]")])
+    p = _write_jsonl(
+        tmp_path / "v.jsonl", [_verdict(0, "A", "[[A>B]]"), _verdict(1, "A", "[[A>>B]]")]
+    )
     with pytest.raises(BenchmarkDataError, match=r"v\.jsonl, line 2: label '\[\[A>>B\]\]'"):
         score_predictions("genai_bench", p, GENAI / "image_edition" / "random" / "pairwise.jsonl")
 

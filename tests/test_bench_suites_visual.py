@@ -39,8 +39,11 @@ def _judge_by_content(req, k: int) -> str:
         return "r</think><answer>5</answer><answer>5</answer>"
     good_first = text.index(GOOD) < text.index(BAD)
     prefer_first = good_first != ("WRONG" in text)
-    return "r</think><answer>8</answer><answer>3</answer>" if prefer_first else \
-        "r</think><answer>3</answer><answer>8</answer>"
+    return (
+        "r</think><answer>8</answer><answer>3</answer>"
+        if prefer_first
+        else "r</think><answer>3</answer><answer>8</answer>"
+    )
 
 
 def _metrics(result: dict) -> dict:
@@ -52,8 +55,13 @@ def _verdicts(out: Path) -> list[dict]:
 
 
 def _run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([shutil.which("flexjudge"), "eval", *args, "--max-new-tokens", "4"], check=False,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [shutil.which("flexjudge"), "eval", *args, "--max-new-tokens", "4"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -63,21 +71,28 @@ def _run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def _vlrb_record(i: int, folder: str, better_first: bool, query: str) -> dict:
     responses = [GOOD, BAD] if better_first else [BAD, GOOD]
-    return {"id": f"x-{i}", "image_path": f"images/{folder}/{i}.png", "query": query,
-            "response": responses, "human_ranking": [0, 1] if better_first else [1, 0],
-            "models": ["m1", "m2"], "judge": "human", "query_source": "test"}
+    return {
+        "id": f"x-{i}",
+        "image_path": f"images/{folder}/{i}.png",
+        "query": query,
+        "response": responses,
+        "human_ranking": [0, 1] if better_first else [1, 0],
+        "models": ["m1", "m2"],
+        "judge": "human",
+        "query_source": "test",
+    }
 
 
 def _vlrb_file(tmp_path: Path) -> Path:
     rows = [
-        _vlrb_record(0, "wildvision-battle", True, "q0"),           # general, right
-        _vlrb_record(1, "vlfeedback", False, "q1 WRONG"),           # general, wrong
-        _vlrb_record(2, "vlfeedback", False, "q2"),                 # general, right
-        _vlrb_record(3, "povid", True, "q3"),                       # hallucination, right
-        _vlrb_record(4, "rlhf-v", True, "q4 INVALID"),              # hallucination, invalid
-        _vlrb_record(5, "reasoning_tasks", False, "q5"),            # reasoning, right
-        _vlrb_record(6, "reasoning_tasks", True, "q6 TIE"),         # reasoning, equal scores
-        _vlrb_record(7, "somewhere-else", True, "q7"),              # unknown category, right
+        _vlrb_record(0, "wildvision-battle", True, "q0"),  # general, right
+        _vlrb_record(1, "vlfeedback", False, "q1 WRONG"),  # general, wrong
+        _vlrb_record(2, "vlfeedback", False, "q2"),  # general, right
+        _vlrb_record(3, "povid", True, "q3"),  # hallucination, right
+        _vlrb_record(4, "rlhf-v", True, "q4 INVALID"),  # hallucination, invalid
+        _vlrb_record(5, "reasoning_tasks", False, "q5"),  # reasoning, right
+        _vlrb_record(6, "reasoning_tasks", True, "q6 TIE"),  # reasoning, equal scores
+        _vlrb_record(7, "somewhere-else", True, "q7"),  # unknown category, right
     ]
     data = tmp_path / "vlrb" / "data.jsonl"
     data.parent.mkdir(parents=True)
@@ -134,17 +149,28 @@ def test_vl_rewardbench_random_order_on_the_published_file(tmp_path):
 
     def perfect(req, k):
         text = req.messages[1].text()
-        first, second = text.split("[Assistant 1's Answer]\n", 1)[1].split("\n\n[Assistant 2's Answer]\n", 1)
+        first, second = text.split("[Assistant 1's Answer]\n", 1)[1].split(
+            "\n\n[Assistant 2's Answer]\n", 1
+        )
         is_first = better_of[tuple(sorted((first, second)))] == {first}
         better_shown_first.append(is_first)
-        return "r</think><answer>9</answer><answer>2</answer>" if is_first else \
-            "r</think><answer>2</answer><answer>9</answer>"
+        return (
+            "r</think><answer>9</answer><answer>2</answer>"
+            if is_first
+            else "r</think><answer>2</answer><answer>9</answer>"
+        )
 
     bench = get_benchmark("vl_rewardbench")
     protocol = bench.protocol.with_overrides(samples=1)  # the suite's order, one sample: fast
     engine = ScriptedEngine(perfect)
-    result = evaluate("vl_rewardbench", VLRB, Judge(engine=engine), tmp_path / "out",
-                      media_root=tmp_path, protocol=protocol)
+    result = evaluate(
+        "vl_rewardbench",
+        VLRB,
+        Judge(engine=engine),
+        tmp_path / "out",
+        media_root=tmp_path,
+        protocol=protocol,
+    )
     # identical records (same prompt, same image file) are answered from the store
     assert len(better_shown_first) + result["store"]["from_store"] == 1250
     share = sum(better_shown_first) / len(better_shown_first)
@@ -168,37 +194,60 @@ def test_vl_rewardbench_dataset_folder_with_image_column(tmp_path):
     from PIL import Image
 
     ds = datasets.Dataset.from_dict(
-        {"id": ["RLAIF-V-1", "mathverse-2", "wildvision-3"],
-         "query": ["q1", "q2 WRONG", "q3"],
-         "response": [[GOOD, BAD], [BAD, GOOD], [GOOD, BAD]],
-         "human_ranking": [[0, 1], [1, 0], [0, 1]],
-         "image": [Image.new("RGB", (20, 20), (i * 50, 0, 0)) for i in range(3)]},
-        features=datasets.Features({"id": datasets.Value("string"), "query": datasets.Value("string"),
-                                    "response": datasets.Sequence(datasets.Value("string")),
-                                    "human_ranking": datasets.Sequence(datasets.Value("int64")),
-                                    "image": datasets.Image()}))
+        {
+            "id": ["RLAIF-V-1", "mathverse-2", "wildvision-3"],
+            "query": ["q1", "q2 WRONG", "q3"],
+            "response": [[GOOD, BAD], [BAD, GOOD], [GOOD, BAD]],
+            "human_ranking": [[0, 1], [1, 0], [0, 1]],
+            "image": [Image.new("RGB", (20, 20), (i * 50, 0, 0)) for i in range(3)],
+        },
+        features=datasets.Features(
+            {
+                "id": datasets.Value("string"),
+                "query": datasets.Value("string"),
+                "response": datasets.Sequence(datasets.Value("string")),
+                "human_ranking": datasets.Sequence(datasets.Value("int64")),
+                "image": datasets.Image(),
+            }
+        ),
+    )
     folder = tmp_path / "vlrb_ds"
     ds.save_to_disk(str(folder))
     out = tmp_path / "out"
-    result = evaluate("vl_rewardbench", folder, Judge(engine=ScriptedEngine(_judge_by_content)), out)
+    result = evaluate(
+        "vl_rewardbench", folder, Judge(engine=ScriptedEngine(_judge_by_content)), out
+    )
     m = _metrics(result)
     assert m["overall@vote"] == (pytest.approx(2 / 3), 3, 0)
     assert m["hallucination@vote"] == (1.0, 1, 0) and m["reasoning@vote"] == (0.0, 1, 0)
     assert m["general@vote"] == (1.0, 1, 0)
-    assert score_verdicts("vl_rewardbench", out / "verdicts.jsonl", folder)["metrics"] == result["metrics"]
+    assert (
+        score_verdicts("vl_rewardbench", out / "verdicts.jsonl", folder)["metrics"]
+        == result["metrics"]
+    )
 
 
 def test_vl_rewardbench_missing_image_error_or_skip(tmp_path):
     data = _vlrb_file(tmp_path)
     (data.parent / "images" / "povid" / "3.png").unlink()
-    result = evaluate("vl_rewardbench", data, Judge(engine=ScriptedEngine(_judge_by_content)),
-                      tmp_path / "err")
+    result = evaluate(
+        "vl_rewardbench", data, Judge(engine=ScriptedEngine(_judge_by_content)), tmp_path / "err"
+    )
     assert result["counts"]["missing_media"] == 1 and result["counts"]["error"] == 1
     verdict = _verdicts(tmp_path / "err")[3]
     assert verdict["status"] == "error" and "3.png" in verdict["error"]
-    assert _metrics(result)["hallucination@vote"] == (0.0, 2, 2)  # the missing one is wrong, invalid
-    skipped = evaluate("vl_rewardbench", data, Judge(engine=ScriptedEngine(_judge_by_content)),
-                       tmp_path / "skip", missing="skip")
+    assert _metrics(result)["hallucination@vote"] == (
+        0.0,
+        2,
+        2,
+    )  # the missing one is wrong, invalid
+    skipped = evaluate(
+        "vl_rewardbench",
+        data,
+        Judge(engine=ScriptedEngine(_judge_by_content)),
+        tmp_path / "skip",
+        missing="skip",
+    )
     assert skipped["counts"]["skipped"] == 1 and skipped["n_items"] == 7
     assert _metrics(skipped)["hallucination@vote"] == (0.0, 1, 1)
 
@@ -210,14 +259,29 @@ def test_vl_rewardbench_cli_with_tiny_model(tiny_vl, tmp_path):
     for it, _ in zip(iter_vl_rewardbench(VLRB), range(3)):
         _png(images / it.image_path)
     out = tmp_path / "eval"
-    proc = _run_cli("vl_rewardbench", "--data", str(VLRB), "--images", str(images), "--model",
-                    str(tiny_vl), "--output", str(out), "--limit", "3", "--samples", "1")
+    proc = _run_cli(
+        "vl_rewardbench",
+        "--data",
+        str(VLRB),
+        "--images",
+        str(images),
+        "--model",
+        str(tiny_vl),
+        "--output",
+        str(out),
+        "--limit",
+        "3",
+        "--samples",
+        "1",
+    )
     assert proc.returncode == 0, proc.stderr
     verdicts = _verdicts(out)
     assert [v["id"] for v in verdicts] == ["1", "2", "3"]
     assert all(v["status"] == "invalid" and v.get("winner") is None for v in verdicts)
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["metrics"]["overall"]["n"] == 3 and metrics["metrics"]["overall"]["n_invalid"] == 3
+    assert (
+        metrics["metrics"]["overall"]["n"] == 3 and metrics["metrics"]["overall"]["n_invalid"] == 3
+    )
     assert metrics["metrics"]["overall"]["value"] == 0.0  # invalid counted wrong, never a tie
     assert (out / "report.md").is_file()
 
@@ -241,17 +305,30 @@ def _mj_script(req, k: int) -> str:
     first = Image.open(images[0]) if isinstance(images[0], str) else images[0]
     first_is_image0 = first.convert("RGB").getpixel((0, 0)) == (200, 30, 30)
     want_image0 = "GOOD1" not in text
-    return "r</think><answer>8</answer><answer>2</answer>" if first_is_image0 == want_image0 else \
-        "r</think><answer>2</answer><answer>8</answer>"
+    return (
+        "r</think><answer>8</answer><answer>2</answer>"
+        if first_is_image0 == want_image0
+        else "r</think><answer>2</answer><answer>8</answer>"
+    )
 
 
 def _mj_records(tmp_path: Path) -> list[dict]:
     rows = []
-    for i, (caption, label) in enumerate([("a cat", 0), ("a dog", 0), ("a car GOOD1", 0),
-                                          ("a tree TIE", 0), ("a cup INVALID", 1), ("a hat GOOD1", 1)]):
+    for i, (caption, label) in enumerate(
+        [
+            ("a cat", 0),
+            ("a dog", 0),
+            ("a car GOOD1", 0),
+            ("a tree TIE", 0),
+            ("a cup INVALID", 1),
+            ("a hat GOOD1", 1),
+        ]
+    ):
         _png(tmp_path / "mj" / f"{i}_0.png", (200, 30, 30))
         _png(tmp_path / "mj" / f"{i}_1.png", (30, 30, 200))
-        rows.append({"caption": caption, "image0": f"{i}_0.png", "image1": f"{i}_1.png", "label": label})
+        rows.append(
+            {"caption": caption, "image0": f"{i}_0.png", "image1": f"{i}_1.png", "label": label}
+        )
     return rows
 
 
@@ -291,16 +368,29 @@ def test_mj_bench_dataset_folder_missing_image_and_bias(tmp_path):
     cols = {k: [r[k] for r in rows] for k in ("caption", "label")}
     cols["image0"] = [str(tmp_path / "mj" / r["image0"]) for r in rows]
     cols["image1"] = [str(tmp_path / "mj" / r["image1"]) for r in rows]
-    ds = datasets.Dataset.from_dict(cols).cast_column("image0", datasets.Image()).cast_column(
-        "image1", datasets.Image())
+    ds = (
+        datasets.Dataset.from_dict(cols)
+        .cast_column("image0", datasets.Image())
+        .cast_column("image1", datasets.Image())
+    )
     folder = tmp_path / "mj_ds"
     datasets.DatasetDict({"alignment": ds}).save_to_disk(str(folder))
-    result = evaluate("mj_bench", folder, Judge(engine=ScriptedEngine(_mj_script)), tmp_path / "o",
-                      split="alignment")
+    result = evaluate(
+        "mj_bench",
+        folder,
+        Judge(engine=ScriptedEngine(_mj_script)),
+        tmp_path / "o",
+        split="alignment",
+    )
     assert _metrics(result)["accuracy_with_tie"] == (pytest.approx(2 / 3), 3, 0)
     with pytest.raises(ConfigError, match="bias"):
-        evaluate("mj_bench", folder, Judge(engine=ScriptedEngine(_mj_script)), tmp_path / "b",
-                 split="bias")
+        evaluate(
+            "mj_bench",
+            folder,
+            Judge(engine=ScriptedEngine(_mj_script)),
+            tmp_path / "b",
+            split="bias",
+        )
     # a missing file: an error verdict, counted; --missing skip leaves it out
     data = tmp_path / "mj" / "quality.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -308,8 +398,9 @@ def test_mj_bench_dataset_folder_missing_image_and_bias(tmp_path):
     err = evaluate("mj_bench", data, Judge(engine=ScriptedEngine(_mj_script)), tmp_path / "e")
     assert err["counts"]["missing_media"] == 1 and _metrics(err)["accuracy_with_tie"][2] == 1
     assert "1_1.png" in _verdicts(tmp_path / "e")[1]["error"]
-    skip = evaluate("mj_bench", data, Judge(engine=ScriptedEngine(_mj_script)), tmp_path / "s",
-                    missing="skip")
+    skip = evaluate(
+        "mj_bench", data, Judge(engine=ScriptedEngine(_mj_script)), tmp_path / "s", missing="skip"
+    )
     assert skip["counts"]["skipped"] == 1 and _metrics(skip)["accuracy_with_tie"][1] == 2
 
 
@@ -318,8 +409,19 @@ def test_mj_bench_cli_with_tiny_model(tiny_vl, tmp_path):
     data = tmp_path / "mj" / "alignment.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "eval"
-    proc = _run_cli("mj_bench", "--data", str(data), "--images", str(tmp_path / "mj"), "--model",
-                    str(tiny_vl), "--output", str(out), "--limit", "3")
+    proc = _run_cli(
+        "mj_bench",
+        "--data",
+        str(data),
+        "--images",
+        str(tmp_path / "mj"),
+        "--model",
+        str(tiny_vl),
+        "--output",
+        str(out),
+        "--limit",
+        "3",
+    )
     assert proc.returncode == 0, proc.stderr
     verdicts = _verdicts(out)
     assert len(verdicts) == 3 and all(v["status"] == "invalid" for v in verdicts)
@@ -352,8 +454,17 @@ def _mmrb_file(tmp_path: Path) -> Path:
         outs = [GOOD, BAD] if better == "Output1" else [BAD, GOOD]
         image = f"images/{rid.split('_')[0]}/{rid}.png"
         _png(tmp_path / "data" / image)
-        rows.append({"ID": rid, "Text": f"question {rid}{marker}", "Image": image,
-                     "Output1": outs[0], "Output2": outs[1], "Better": better, "Category": cat})
+        rows.append(
+            {
+                "ID": rid,
+                "Text": f"question {rid}{marker}",
+                "Image": image,
+                "Output1": outs[0],
+                "Output2": outs[1],
+                "Better": better,
+                "Category": cat,
+            }
+        )
     data = tmp_path / "data" / "all_data.json"
     data.write_text(json.dumps(rows, indent=2))
     return data
@@ -362,7 +473,9 @@ def _mmrb_file(tmp_path: Path) -> Path:
 def test_multimodal_rewardbench_exact(tmp_path):
     data = _mmrb_file(tmp_path)
     out = tmp_path / "out"
-    result = evaluate("multimodal_rewardbench", data, Judge(engine=ScriptedEngine(_judge_by_content)), out)
+    result = evaluate(
+        "multimodal_rewardbench", data, Judge(engine=ScriptedEngine(_judge_by_content)), out
+    )
     m = _metrics(result)
     assert next(iter(result["metrics"])) == "overall"
     assert m["overall"] == (pytest.approx(7 / 10), 10, 1)
@@ -376,18 +489,33 @@ def test_multimodal_rewardbench_exact(tmp_path):
     assert m["vqa"] == (1.0, 1, 0) and m["unknown"] == (1.0, 1, 0)
     assert result["paper"]["overall"]["Flex-VL-7B"] == pytest.approx(0.686)
     assert [v["id"] for v in _verdicts(out)][:2] == ["nocaps_1", "visitbench_2"]
-    assert score_verdicts("multimodal_rewardbench", out / "verdicts.jsonl", data)["metrics"] == result["metrics"]
+    assert (
+        score_verdicts("multimodal_rewardbench", out / "verdicts.jsonl", data)["metrics"]
+        == result["metrics"]
+    )
 
 
 def test_multimodal_rewardbench_cli_with_tiny_model(tiny_vl, tmp_path):
     data = _mmrb_file(tmp_path)
     (tmp_path / "data" / "images" / "mmmu-s" / "mmmu-s_3.png").unlink()
     out = tmp_path / "eval"
-    proc = _run_cli("multimodal_rewardbench", "--data", str(data), "--model", str(tiny_vl),
-                    "--output", str(out), "--limit", "3")
+    proc = _run_cli(
+        "multimodal_rewardbench",
+        "--data",
+        str(data),
+        "--model",
+        str(tiny_vl),
+        "--output",
+        str(out),
+        "--limit",
+        "3",
+    )
     assert proc.returncode == 0, proc.stderr
     verdicts = _verdicts(out)
     assert [v["status"] for v in verdicts] == ["invalid", "invalid", "error"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["counts"]["missing_media"] == 1
-    assert metrics["metrics"]["overall"]["n_invalid"] == 3 and metrics["metrics"]["overall"]["value"] == 0.0
+    assert (
+        metrics["metrics"]["overall"]["n_invalid"] == 3
+        and metrics["metrics"]["overall"]["value"] == 0.0
+    )

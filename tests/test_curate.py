@@ -15,8 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flexjudge.curate import (
-    CurateConfig, TeacherSettings, Trace, TokenizerCounter, assistant1_reasoning, curate,
-    generate_traces, import_official, read_corpus, read_traces, rescale_score,
+    CurateConfig,
+    TeacherSettings,
+    TokenizerCounter,
+    Trace,
+    assistant1_reasoning,
+    curate,
+    generate_traces,
+    import_official,
+    read_corpus,
+    read_traces,
+    rescale_score,
 )
 from flexjudge.engines import ScriptedEngine
 from flexjudge.errors import ConfigError, EngineError, InputError
@@ -33,8 +42,10 @@ INTRO = "Let me read both answers."  # 5 words
 def reasoning(n1: int, n2: int, *, mention2: bool = True) -> str:
     """5 + (5 + n1) + (5 + n2) + 6 = 21 + n1 + n2 words; Assistant 1's prefix is 10 + n1."""
     second = "Assistant 2 skips a step." if mention2 else "The other reply skips a step."
-    return (f"{INTRO}\nAssistant 1 states the facts. {' '.join(['alpha'] * n1)}.\n"
-            f"{second} {' '.join(['beta'] * n2)}.\nOverall the first answer is better.")
+    return (
+        f"{INTRO}\nAssistant 1 states the facts. {' '.join(['alpha'] * n1)}.\n"
+        f"{second} {' '.join(['beta'] * n2)}.\nOverall the first answer is better."
+    )
 
 
 def a1_part(n1: int) -> str:
@@ -46,28 +57,50 @@ def text(reason: str, a: object, b: object) -> str:
     return f"{reason}\n</think><answer>{a}</answer><answer>{b}</answer>"
 
 
-REFS = {"q01": (8, 3), "q02": (6, 2), "q03": (8, 3), "q04": (5, 9), "q05": (4, 4), "q06": (9, 2),
-        "q07": (6, 5), "q08": (2, 7), "q09": (7, 8), "q10": (7.5, 3), "q11": (3, 3), "q12": (5, 5)}
+REFS = {
+    "q01": (8, 3),
+    "q02": (6, 2),
+    "q03": (8, 3),
+    "q04": (5, 9),
+    "q05": (4, 4),
+    "q06": (9, 2),
+    "q07": (6, 5),
+    "q08": (2, 7),
+    "q09": (7, 8),
+    "q10": (7.5, 3),
+    "q11": (3, 3),
+    "q12": (5, 5),
+}
 
 # qid -> [(seed, text)]; the comment gives the fate
 TRACES = {
-    "q01": [(13, text(reasoning(40, 40), 8, 3)),           # correct, 101 words: kept
-            (79, text(reasoning(10, 10), 8, 3))],          # correct, shorter
-    "q02": [(13, text(reasoning(5, 5), 6, 2)),             # correct, shorter
-            (79, text(reasoning(30, 5), 6, 2))],           # correct, 56 words: kept
-    "q03": [(13, text(reasoning(60, 60), 7, 3)),           # scores differ from the reference
-            (79, text(reasoning(25, 25), 8, 3))],          # correct, 71
-    "q04": [(13, reasoning(50, 50) + "<answer>5</answer><answer>9</answer>"),  # no </think>
-            (79, text(reasoning(50, 50), 5, "") .replace("<answer></answer>", ""))],  # one answer
-    "q05": [(13, text(reasoning(50, 50) + " <|im_end|>", 4, 4)),  # markup in the reasoning
-            (79, text(reasoning(50, 50), 4, 11))],        # out of scale
+    "q01": [
+        (13, text(reasoning(40, 40), 8, 3)),  # correct, 101 words: kept
+        (79, text(reasoning(10, 10), 8, 3)),
+    ],  # correct, shorter
+    "q02": [
+        (13, text(reasoning(5, 5), 6, 2)),  # correct, shorter
+        (79, text(reasoning(30, 5), 6, 2)),
+    ],  # correct, 56 words: kept
+    "q03": [
+        (13, text(reasoning(60, 60), 7, 3)),  # scores differ from the reference
+        (79, text(reasoning(25, 25), 8, 3)),
+    ],  # correct, 71
+    "q04": [
+        (13, reasoning(50, 50) + "<answer>5</answer><answer>9</answer>"),  # no </think>
+        (79, text(reasoning(50, 50), 5, "").replace("<answer></answer>", "")),
+    ],  # one answer
+    "q05": [
+        (13, text(reasoning(50, 50) + " <|im_end|>", 4, 4)),  # markup in the reasoning
+        (79, text(reasoning(50, 50), 4, 11)),
+    ],  # out of scale
     "q06": [(13, text(reasoning(30, 15, mention2=False), 9, 2))],  # 66, never names Assistant 2
-    "q07": [(13, text(reasoning(19, 5), 6, 5))],           # Assistant 1 part: 29 (= threshold)
-    "q08": [(13, text(reasoning(20, 5), 2, 7))],           # Assistant 1 part: 30
-    "q09": [(13, text(reasoning(35, 35), 7, 8))],          # 91; 7, 8 would tie at 1-5
-    "q10": [(13, text(reasoning(50, 50), 7, 3))],          # reference 7.5 is off the scale
-    "q12": [(13, text(reasoning(25, 30), 5, 5))],          # 76, a tie
-}                                                          # q11 has no trace
+    "q07": [(13, text(reasoning(19, 5), 6, 5))],  # Assistant 1 part: 29 (= threshold)
+    "q08": [(13, text(reasoning(20, 5), 2, 7))],  # Assistant 1 part: 30
+    "q09": [(13, text(reasoning(35, 35), 7, 8))],  # 91; 7, 8 would tie at 1-5
+    "q10": [(13, text(reasoning(50, 50), 7, 3))],  # reference 7.5 is off the scale
+    "q12": [(13, text(reasoning(25, 30), 5, 5))],  # 76, a tie
+}  # q11 has no trace
 
 CONFIG = CurateConfig(n_single=2, single_min_tokens=29, n_pairwise=3, pairwise_min_tokens=60)
 
@@ -78,10 +111,17 @@ def question(qid: str) -> str:
 
 def judgelm_row(qid: str) -> dict:
     """A row in JudgeLM-100K's layout (with some of its other fields)."""
-    return {"review_id": f"r-{qid}", "question_id": qid, "answer1_model_id": "m1",
-            "answer2_model_id": "m2", "question_body": question(qid),
-            "answer1_body": f"First answer to {qid}.", "answer2_body": f"Second answer to {qid}.",
-            "text": "GPT-4 review", "score": [float(s) for s in REFS[qid]]}
+    return {
+        "review_id": f"r-{qid}",
+        "question_id": qid,
+        "answer1_model_id": "m1",
+        "answer2_model_id": "m2",
+        "question_body": question(qid),
+        "answer1_body": f"First answer to {qid}.",
+        "answer2_body": f"Second answer to {qid}.",
+        "text": "GPT-4 review",
+        "score": [float(s) for s in REFS[qid]],
+    }
 
 
 @pytest.fixture()
@@ -102,21 +142,37 @@ def by_id(rows: list[dict]) -> dict[tuple[str, str], dict]:
 
 # --------------------------------------------------------------------------- corpus reading
 
+
 def test_judgelm_rows_are_read_with_ids_texts_and_reference_scores(corpus_file):
     corpus = read_corpus(corpus_file)
     assert [it.question_id for it in corpus.items] == list(REFS)
     first = corpus.items[0]
     assert (first.question, first.answer1) == (question("q01"), "First answer to q01.")
     assert first.reference == (8.0, 3.0)
-    assert corpus.stats() == {"rows": 12, "items": 12, "malformed_skipped": 0, "reference_off_scale": 1}
+    assert corpus.stats() == {
+        "rows": 12,
+        "items": 12,
+        "malformed_skipped": 0,
+        "reference_off_scale": 1,
+    }
     assert len(read_corpus(corpus_file, limit=5).items) == 5
 
 
 def test_generic_jsonl_through_a_field_mapping(tmp_path):
     path = tmp_path / "generic.jsonl"
-    path.write_text(json.dumps({"id": 7, "prompt": "q?", "a": "x", "b": "y", "gold": [9, 4]}) + "\n")
-    corpus = read_corpus(path, fields={"question_id": "id", "question_body": "prompt",
-                                       "answer1_body": "a", "answer2_body": "b", "score": "gold"})
+    path.write_text(
+        json.dumps({"id": 7, "prompt": "q?", "a": "x", "b": "y", "gold": [9, 4]}) + "\n"
+    )
+    corpus = read_corpus(
+        path,
+        fields={
+            "question_id": "id",
+            "question_body": "prompt",
+            "answer1_body": "a",
+            "answer2_body": "b",
+            "score": "gold",
+        },
+    )
     assert corpus.items[0].question_id == "7" and corpus.items[0].reference == (9.0, 4.0)
     with pytest.raises(ConfigError, match="unknown corpus field 'answer3_body'"):
         read_corpus(path, fields={"answer3_body": "c"})
@@ -148,6 +204,7 @@ def test_malformed_rows_raise_with_lines_causes_and_counts_or_are_skipped(tmp_pa
 
 # --------------------------------------------------------------------------- rules
 
+
 def test_rescale_rounds_half_up_onto_1_to_5():
     assert [rescale_score(s) for s in range(1, 11)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
 
@@ -155,19 +212,33 @@ def test_rescale_rounds_half_up_onto_1_to_5():
 def test_cut_rules_prefix_and_drop():
     r = reasoning(3, 2)
     assert assistant1_reasoning(r) == a1_part(3)
-    assert assistant1_reasoning(r, "drop") == (f"{a1_part(3)}\nbeta beta.\n"
-                                               "Overall the first answer is better.")
-    both = ("Compare Assistant 1 and Assistant 2.\n\nAssistant 1 is right. It is short.\n\n"
-            "The second answer is wrong.\nDone.")
+    assert assistant1_reasoning(r, "drop") == (
+        f"{a1_part(3)}\nbeta beta.\nOverall the first answer is better."
+    )
+    both = (
+        "Compare Assistant 1 and Assistant 2.\n\nAssistant 1 is right. It is short.\n\n"
+        "The second answer is wrong.\nDone."
+    )
     assert assistant1_reasoning(both) == ""  # the first sentence already names Assistant 2
     assert assistant1_reasoning(both, "drop") == "Assistant 1 is right. It is short.\n\nDone."
     assert assistant1_reasoning(reasoning(3, 2, mention2=False)) is None
     assert assistant1_reasoning("A1 fine. ASSISTANT TWO is off.") == "A1 fine."
 
 
-SENTENCES = st.lists(st.sampled_from([
-    "Assistant 1 is right.", "Assistant 2 is wrong!", "It is short.", "The second answer errs?",
-    "Both are fine.", "assistant two adds detail.", "Assistant 12 is not a mention."]), max_size=8)
+SENTENCES = st.lists(
+    st.sampled_from(
+        [
+            "Assistant 1 is right.",
+            "Assistant 2 is wrong!",
+            "It is short.",
+            "The second answer errs?",
+            "Both are fine.",
+            "assistant two adds detail.",
+            "Assistant 12 is not a mention.",
+        ]
+    ),
+    max_size=8,
+)
 SEPARATORS = st.sampled_from([" ", "\n", "\n\n"])
 
 
@@ -191,15 +262,30 @@ def test_filter_and_selection_counts(corpus_file, traces):
     assert f["traces"] == 16 and f["traces_per_seed"] == {"13": 11, "79": 5}
     assert f["items_without_trace"] == 1
     assert f["invalid"] == {"answer_count": 1, "no_think_close": 1, "out_of_scale": 1}
-    assert (f["score_mismatch"], f["markup_in_reasoning"], f["correct"], f["prompts_kept"]) == (2, 1, 10, 8)
+    assert (f["score_mismatch"], f["markup_in_reasoning"], f["correct"], f["prompts_kept"]) == (
+        2,
+        1,
+        10,
+        8,
+    )
     # pairwise: > 60 reasoning words: q01 101, q09 91, q12 76, q03 71, q06 66; the 3 longest
-    assert sel["pairwise"] == {"requested": 3, "min_tokens": 60, "eligible": 5, "selected": 3,
-                               "shortfall": 0}
+    assert sel["pairwise"] == {
+        "requested": 3,
+        "min_tokens": 60,
+        "eligible": 5,
+        "selected": 3,
+        "shortfall": 0,
+    }
     pairs = sorted(q for q, fmt in by_id(result.rows) if fmt == "pairwise")
     assert pairs == ["q01", "q09", "q12"]
     # single, from the other 5: q02 40, q03 35, q08 30 are > 29; q07 = 29 is not; q06 no mention
     s = sel["single"]
-    assert (s["candidates"], s["no_assistant2_mention"], s["eligible"], s["selected"]) == (5, 1, 3, 2)
+    assert (s["candidates"], s["no_assistant2_mention"], s["eligible"], s["selected"]) == (
+        5,
+        1,
+        3,
+        2,
+    )
     singles = {q for q, fmt in by_id(result.rows) if fmt == "single"}
     assert singles < {"q02", "q03", "q08"} and not singles & set(pairs)  # disjoint
     assert result.stats["output"]["rows"] == len(result.rows) == 5
@@ -207,8 +293,11 @@ def test_filter_and_selection_counts(corpus_file, traces):
 
 
 def test_longest_correct_trace_per_prompt_is_kept(corpus_file, traces):
-    result = curate(read_corpus(corpus_file), traces, CurateConfig(
-        n_single=0, n_pairwise=8, pairwise_min_tokens=0))
+    result = curate(
+        read_corpus(corpus_file),
+        traces,
+        CurateConfig(n_single=0, n_pairwise=8, pairwise_min_tokens=0),
+    )
     meta = {r["meta"]["question_id"]: r["meta"] for r in result.rows}
     assert (meta["q01"]["seed"], meta["q01"]["trace_tokens"]) == (13, 102)
     assert (meta["q02"]["seed"], meta["q02"]["reasoning_tokens"]) == (79, 56)
@@ -234,21 +323,23 @@ def test_rows_are_training_rows_that_parse_back(corpus_file, traces):
     for row, example in zip(result.rows, result.examples):
         assert {k: v for k, v in row.items() if k != "meta"} == to_prompt_completion(example)
         target = row["completion"][0]["content"]
-        parsed = parse_output(target[len("<think>\n"):], AnswerSpec.for_request(example.request))
+        parsed = parse_output(target[len("<think>\n") :], AnswerSpec.for_request(example.request))
         assert parsed.valid and list(parsed.scores) == row["meta"]["scores"]
     rows = by_id(result.rows)
     pair = rows[("q01", "pairwise")]
     assert pair["prompt"][0]["content"] == system_prompt(Task.PAIRWISE, Scale(1, 10), None)
-    assert pair["completion"][0]["content"] == (f"<think>\n{reasoning(40, 40)}\n</think>"
-                                                "<answer>8</answer><answer>3</answer>")
+    assert pair["completion"][0]["content"] == (
+        f"<think>\n{reasoning(40, 40)}\n</think><answer>8</answer><answer>3</answer>"
+    )
     single = next(r for (q, fmt), r in rows.items() if fmt == "single")
     qid = single["meta"]["question_id"]
     n1 = {"q02": 30, "q03": 25, "q08": 20}[qid]
     assert single["prompt"][0]["content"] == system_prompt(Task.SCORE, Scale(1, 10), None)
     user = single["prompt"][1]["content"]
     assert user == f"[Question]\n{question(qid)}\n\n[Assistant's Answer]\nFirst answer to {qid}."
-    assert single["completion"][0]["content"] == (f"<think>\n{a1_part(n1)}\n</think>"
-                                                  f"<answer>{REFS[qid][0]}</answer>")
+    assert single["completion"][0]["content"] == (
+        f"<think>\n{a1_part(n1)}\n</think><answer>{REFS[qid][0]}</answer>"
+    )
     assert single["meta"]["reasoning_tokens"] == 10 + n1
 
 
@@ -273,8 +364,11 @@ def test_scale_draws_do_not_depend_on_other_selections(corpus_file, traces):
     corpus = read_corpus(corpus_file)
     a = curate(corpus, traces, replace(CONFIG, seed=3))
     b = curate(corpus, traces, replace(CONFIG, seed=3, n_single=0))
+
     def scales(res):
-        return {q: r["meta"]["scale"] for (q, fmt), r in by_id(res.rows).items() if fmt == "pairwise"}
+        return {
+            q: r["meta"]["scale"] for (q, fmt), r in by_id(res.rows).items() if fmt == "pairwise"
+        }
 
     assert scales(a) == scales(b)
 
@@ -295,12 +389,17 @@ def test_drop_cut_makes_more_singles_eligible(corpus_file, traces):
 
 def test_empty_selection_names_the_counts(corpus_file, traces):
     with pytest.raises(InputError) as err:
-        curate(read_corpus(corpus_file), traces,
-               CurateConfig(single_min_tokens=1000, pairwise_min_tokens=1000))
+        curate(
+            read_corpus(corpus_file),
+            traces,
+            CurateConfig(single_min_tokens=1000, pairwise_min_tokens=1000),
+        )
     msg = str(err.value)
-    assert msg.startswith("no training example selected: 12 corpus items, 16 traces, 10 correct "
-                          "(3 unparseable, 2 with scores other than the reference, 1 with markup), "
-                          "8 prompts kept; 0 have more than 1000 reasoning tokens")
+    assert msg.startswith(
+        "no training example selected: 12 corpus items, 16 traces, 10 correct "
+        "(3 unparseable, 2 with scores other than the reference, 1 with markup), "
+        "8 prompts kept; 0 have more than 1000 reasoning tokens"
+    )
     with pytest.raises(InputError, match="not in the corpus"):
         curate(read_corpus(corpus_file), [Trace("zz", 13, "x")], CONFIG)
 
@@ -315,6 +414,7 @@ def test_token_counts_with_a_tokenizer(corpus_file, traces, tiny_vl):
 
 
 # --------------------------------------------------------------------------- teacher
+
 
 def scripted_teacher(corpus_items, fail_after: int | None = None) -> ScriptedEngine:
     """Answers each teacher prompt with its item's seed-13 trace; raises after ``fail_after``
@@ -334,8 +434,11 @@ def scripted_teacher(corpus_items, fail_after: int | None = None) -> ScriptedEng
 
 def generated_keys(engine: ScriptedEngine, failed: bool = False) -> list[tuple[str, int]]:
     calls = engine.calls[:-1] if failed else engine.calls  # the failed call returned nothing
-    return [(re.search(r"Question (q\d+)", r.messages[1].text()).group(1), params.seed)
-            for reqs, params in calls for r in reqs]
+    return [
+        (re.search(r"Question (q\d+)", r.messages[1].text()).group(1), params.seed)
+        for reqs, params in calls
+        for r in reqs
+    ]
 
 
 def test_teacher_prompt_and_sampling_are_the_papers(corpus_file, tmp_path):
@@ -345,10 +448,13 @@ def test_teacher_prompt_and_sampling_are_the_papers(corpus_file, tmp_path):
     assert (report.existing, report.generated, report.total) == (0, 6, 6)
     chat = engine.calls[0][0][0]
     assert chat.messages[0].text() == system_prompt(Task.PAIRWISE, Scale(1, 10), None)
-    assert "Score assistants 1-10" in chat.messages[0].text() and chat.assistant_prefix == "<think>\n"
+    assert (
+        "Score assistants 1-10" in chat.messages[0].text() and chat.assistant_prefix == "<think>\n"
+    )
     assert chat.messages[1].text() == (
         f"[Question]\n{question('q01')}\n\n[Assistant 1's Answer]\nFirst answer to q01.\n\n"
-        "[Assistant 2's Answer]\nSecond answer to q01.")
+        "[Assistant 2's Answer]\nSecond answer to q01."
+    )
     params = {(p.seed, p.temperature, p.top_p, p.max_new_tokens, p.n) for _, p in engine.calls}
     assert params == {(13, 0.1, 0.95, 4096, 1), (79, 0.1, 0.95, 4096, 1)}
     rows = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
@@ -370,7 +476,11 @@ def test_a_killed_run_resumes_without_losing_or_repeating_items(corpus_file, tmp
     assert len(written) == 7 - 7 % batch_size
     second = scripted_teacher(items)
     report = generate_traces(items, second, path, settings)
-    assert (report.existing, report.generated, report.total) == (len(written), 24 - len(written), 24)
+    assert (report.existing, report.generated, report.total) == (
+        len(written),
+        24 - len(written),
+        24,
+    )
     done = generated_keys(first, failed=True) + generated_keys(second)
     assert len(done) == len(set(done)) == 24  # nothing generated twice, nothing lost
     assert len(read_traces(path)) == len(path.read_text().splitlines()) == 24
@@ -398,7 +508,9 @@ def test_resuming_with_other_settings_or_another_corpus_is_refused(corpus_file, 
         generate_traces(items[:2], scripted_teacher(items), path, TeacherSettings(temperature=0.5))
     with pytest.raises(InputError, match="'q01', which is not in the corpus"):
         generate_traces(items[2:], scripted_teacher(items), path, TeacherSettings(seeds=(13,)))
-    more = generate_traces(items[:2], scripted_teacher(items), path, TeacherSettings(seeds=(13, 79)))
+    more = generate_traces(
+        items[:2], scripted_teacher(items), path, TeacherSettings(seeds=(13, 79))
+    )
     assert (more.existing, more.generated) == (2, 2)  # adding a seed is allowed
 
 
@@ -406,10 +518,14 @@ def official_rows(items, seed_index: int = 0) -> list[dict]:
     """Rows as the official judgelrm_generation.py writes them (ChatML string prompts)."""
     rows = []
     for it in items:
-        user = (f"[Question]\n{it.question}\n\n[Assistant 1's Answer]\n{it.answer1}\n\n"
-                f"[Assistant 2's Answer]\n{it.answer2}")
-        prompt = (f"<|im_start|>system\nsys<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n"
-                  "<|im_start|>assistant\n<think>\n")
+        user = (
+            f"[Question]\n{it.question}\n\n[Assistant 1's Answer]\n{it.answer1}\n\n"
+            f"[Assistant 2's Answer]\n{it.answer2}"
+        )
+        prompt = (
+            f"<|im_start|>system\nsys<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n"
+            "<|im_start|>assistant\n<think>\n"
+        )
         traces = TRACES.get(it.question_id, [(0, "no trace")])
         trace = traces[min(seed_index, len(traces) - 1)][1]
         rows.append({"prompt": prompt, "text": trace, "tokens": [1, 2, 3]})
@@ -430,12 +546,16 @@ def test_official_teacher_outputs_import_with_an_alignment_check(corpus_file, tm
     rows[3], rows[4] = rows[4], rows[3]
     swapped = tmp_path / "swapped.jsonl"
     swapped.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with pytest.raises(InputError, match=r"2 of 12 rows hold another item's prompt "
-                                         r"\(first: row 4, expected question_id 'q04'\)"):
+    with pytest.raises(
+        InputError,
+        match=r"2 of 12 rows hold another item's prompt "
+        r"\(first: row 4, expected question_id 'q04'\)",
+    ):
         import_official(items, swapped)
 
 
 # --------------------------------------------------------------------------- CLI
+
 
 def run_cli(*args: str):
     from flexjudge.cli.main import cli
@@ -443,8 +563,16 @@ def run_cli(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-CLI_SELECTION = ("--n-single", "2", "--single-min-tokens", "29", "--n-pairwise", "3",
-                 "--pairwise-min-tokens", "60")
+CLI_SELECTION = (
+    "--n-single",
+    "2",
+    "--single-min-tokens",
+    "29",
+    "--n-pairwise",
+    "3",
+    "--pairwise-min-tokens",
+    "60",
+)
 
 
 def test_cli_curates_from_official_outputs_and_from_a_trace_file(corpus_file, tmp_path, traces):
@@ -453,19 +581,42 @@ def test_cli_curates_from_official_outputs_and_from_a_trace_file(corpus_file, tm
     for n in (0, 1):
         files.append(tmp_path / f"seed{n}.jsonl")
         files[-1].write_text("".join(json.dumps(r) + "\n" for r in official_rows(items, n)))
-    out = run_cli("curate", str(corpus_file), "-o", str(tmp_path / "rows.jsonl"),
-                  "--teacher-outputs", str(files[0]), "--teacher-outputs", str(files[1]), *CLI_SELECTION)
+    out = run_cli(
+        "curate",
+        str(corpus_file),
+        "-o",
+        str(tmp_path / "rows.jsonl"),
+        "--teacher-outputs",
+        str(files[0]),
+        "--teacher-outputs",
+        str(files[1]),
+        *CLI_SELECTION,
+    )
     assert out.exit_code == 0, out.output
-    assert "prompts kept (longest correct trace)" in out.output and "format and scale mix" in out.output
+    assert (
+        "prompts kept (longest correct trace)" in out.output
+        and "format and scale mix" in out.output
+    )
     stats = json.loads((tmp_path / "rows.stats.json").read_text())
     assert stats["output"]["rows"] == 5 == len((tmp_path / "rows.jsonl").read_text().splitlines())
 
     trace_file = tmp_path / "traces.jsonl"
-    trace_file.write_text("".join(
-        json.dumps({"question_id": t.question_id, "seed": t.seed, "text": t.text}) + "\n"
-        for t in traces))
-    out = run_cli("curate", str(corpus_file), "-o", str(tmp_path / "b.jsonl"), "--traces", str(trace_file),
-                  "--json", *CLI_SELECTION)
+    trace_file.write_text(
+        "".join(
+            json.dumps({"question_id": t.question_id, "seed": t.seed, "text": t.text}) + "\n"
+            for t in traces
+        )
+    )
+    out = run_cli(
+        "curate",
+        str(corpus_file),
+        "-o",
+        str(tmp_path / "b.jsonl"),
+        "--traces",
+        str(trace_file),
+        "--json",
+        *CLI_SELECTION,
+    )
     assert json.loads(out.output)["filter"]["correct"] == 10
 
 
@@ -475,14 +626,32 @@ def test_cli_bad_input_exits_2_with_the_cause(corpus_file, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"question_id": 1}) + "\n")
     out = run_cli("curate", str(bad), "-o", str(tmp_path / "r.jsonl"), "--traces", str(bad))
-    assert out.exit_code == 2 and "1 of 1 rows are malformed (line 1: missing 'question_body'" in out.output
+    assert (
+        out.exit_code == 2
+        and "1 of 1 rows are malformed (line 1: missing 'question_body'" in out.output
+    )
 
 
 def test_cli_generates_with_a_real_engine_resumes_and_reports_an_empty_selection(
-        corpus_file, tmp_path, tiny_vl):
+    corpus_file, tmp_path, tiny_vl
+):
     """The tiny random model writes no valid judgement: every trace is filtered out."""
-    args = ("curate", str(corpus_file), "-o", str(tmp_path / "rows.jsonl"), "--teacher", str(tiny_vl),
-            "--limit", "2", "--seeds", "13", "--max-new-tokens", "4", "--device", "cpu")
+    args = (
+        "curate",
+        str(corpus_file),
+        "-o",
+        str(tmp_path / "rows.jsonl"),
+        "--teacher",
+        str(tiny_vl),
+        "--limit",
+        "2",
+        "--seeds",
+        "13",
+        "--max-new-tokens",
+        "4",
+        "--device",
+        "cpu",
+    )
     out = run_cli(*args)
     assert out.exit_code == 2
     assert "no training example selected: 2 corpus items, 2 traces, 0 correct" in out.output

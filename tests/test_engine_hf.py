@@ -51,14 +51,16 @@ def test_seed_makes_sampling_reproducible(engine):
 
 def test_random_model_output_is_an_explicit_invalid_verdict(tiny_vl, png):
     v = Judge(str(tiny_vl), votes=2, order="swap", max_new_tokens=12, device="cpu").compare(
-        "Which is better?", "one", "two", images=[png])
+        "Which is better?", "one", "two", images=[png]
+    )
     assert v.status == "invalid" and v.winner is None and v.n_votes == 4
     assert all(vote.text and vote.reason for vote in v.votes)
 
 
 def test_trained_model_stops_after_its_answers(trained_vl):
     v = Judge(str(trained_vl), votes=2, max_new_tokens=96, device="cpu").compare(
-        "Repeat the word: plum", "plum", "plum kiwi")
+        "Repeat the word: plum", "plum", "plum kiwi"
+    )
     stopped = [vote for vote in v.votes if vote.finish_reason in ("stop", "eos")]
     assert stopped, [vote.text for vote in v.votes]
     for vote in v.votes:
@@ -81,10 +83,20 @@ def test_missing_and_corrupt_images_name_the_file(tiny_vl, tmp_path):
     bad.write_bytes(b"\x89PNG not really")
     with pytest.raises(MediaError, match="broken.png.*cannot be read"):
         judge.score("q", "a", images=[str(bad)])
-    out = list(judge.run([
-        {"id": "bad", "task": "score", "instruction": "q", "responses": ["a"], "images": [str(bad)]},
-        {"id": "good", "task": "score", "instruction": "q", "responses": ["a"]},
-    ]))
+    out = list(
+        judge.run(
+            [
+                {
+                    "id": "bad",
+                    "task": "score",
+                    "instruction": "q",
+                    "responses": ["a"],
+                    "images": [str(bad)],
+                },
+                {"id": "good", "task": "score", "instruction": "q", "responses": ["a"]},
+            ]
+        )
+    )
     assert [v.status for v in out] == ["error", "invalid"]
     assert "broken.png" in out[0].error
 
@@ -107,7 +119,8 @@ def test_real_qwen_vocabulary_checkpoint_generates(tiny_vl_qwen, png):
 
 def test_budget_forcing_continues_a_real_model(trained_vl):
     v = Judge(str(trained_vl), budget_forcing=1, max_new_tokens=160, device="cpu").score(
-        "Name a fruit.", "apple")
+        "Name a fruit.", "apple"
+    )
     text = v.votes[0].text
     # the first </think> was replaced by "Wait" and the model went on from there
     assert "Wait" in text

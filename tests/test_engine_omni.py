@@ -48,25 +48,45 @@ def judge(tiny_omni) -> Judge:
 @pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100])
 def test_audio_mos_at_each_rate(judge, tmp_path, rate):
     clip = speech_like(tmp_path / f"s{rate}.wav", rate)
-    v = next(judge.run([{"task": "score", "protocol": "audio_mos",
+    v = next(
+        judge.run(
+            [
+                {
+                    "task": "score",
+                    "protocol": "audio_mos",
                     "instruction": "Generate clear, natural, and understandable high-quality speech audio.",
-                    "responses": [{"text": "Here is the speech I generated:", "audios": [str(clip)]}]}]))
+                    "responses": [
+                        {"text": "Here is the speech I generated:", "audios": [str(clip)]}
+                    ],
+                }
+            ]
+        )
+    )
     assert v.status in ("ok", "invalid") and v.votes
 
 
 def test_prompt_places_audio_and_the_mos_protocol(judge, tmp_path):
     clip = speech_like(tmp_path / "a.wav", 16000)
-    prompt = judge.prompt({"task": "score", "protocol": "audio_mos", "instruction": "q",
-                           "responses": [{"text": "Here:", "audios": [str(clip)]}]})
+    prompt = judge.prompt(
+        {
+            "task": "score",
+            "protocol": "audio_mos",
+            "instruction": "q",
+            "responses": [{"text": "Here:", "audios": [str(clip)]}],
+        }
+    )
     assert prompt.count("<|audio_bos|><|AUDIO|><|audio_eos|>") == 1
     assert "1.0 to 5.0 in FISRT DECIMAL" in prompt and "<answer>3.8</answer>" in prompt
 
 
 def test_voxsim_two_audios(judge, tmp_path):
     a, b = speech_like(tmp_path / "a.wav", 16000), speech_like(tmp_path / "b.wav", 22050)
-    v = judge.score("Evaluate if these two speech audios share the same speaker.",
-                    "The given two audios are from the same speaker.", audios=[a, b],
-                    protocol="voxsim")
+    v = judge.score(
+        "Evaluate if these two speech audios share the same speaker.",
+        "The given two audios are from the same speaker.",
+        audios=[a, b],
+        protocol="voxsim",
+    )
     assert v.status in ("ok", "invalid") and v.votes
 
 
@@ -75,7 +95,9 @@ def test_full_checkpoint_judges_with_the_thinker(tiny_omni_full, tmp_path):
 
     engine = TransformersEngine(str(tiny_omni_full), device="cpu")
     assert type(engine.model).__name__ == "Qwen2_5OmniThinkerForConditionalGeneration"
-    v = Judge(engine=engine, max_new_tokens=4).score("q", "a", audios=[speech_like(tmp_path / "x.wav", 16000)])
+    v = Judge(engine=engine, max_new_tokens=4).score(
+        "q", "a", audios=[speech_like(tmp_path / "x.wav", 16000)]
+    )
     assert v.status in ("ok", "invalid") and v.votes
 
 
@@ -92,10 +114,28 @@ def test_in_memory_clip(judge):
 
 def test_cli_score_with_audio_json(tiny_omni, tmp_path):
     clip = speech_like(tmp_path / "c.wav", 22050)
-    out = subprocess.run([shutil.which("flexjudge"), "score", "--model", str(tiny_omni),
-                          "--audio", str(clip), "--protocol", "audio_mos", "-i", "Speak clearly.",
-                          "-r", "Here is the speech I generated:", "--max-new-tokens", "4", "--json"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            shutil.which("flexjudge"),
+            "score",
+            "--model",
+            str(tiny_omni),
+            "--audio",
+            str(clip),
+            "--protocol",
+            "audio_mos",
+            "-i",
+            "Speak clearly.",
+            "-r",
+            "Here is the speech I generated:",
+            "--max-new-tokens",
+            "4",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     v = json.loads(out.stdout)
     assert v["status"] in ("ok", "invalid") and v["votes"]
@@ -120,4 +160,6 @@ def test_protocol_is_validated():
     with pytest.raises(InputError, match="protocol"):
         JudgeRequest.build(task="score", instruction="q", responses=["a"], protocol="nope")
     with pytest.raises(InputError, match="score"):
-        JudgeRequest.build(task="pairwise", instruction="q", responses=["a", "b"], protocol="voxsim")
+        JudgeRequest.build(
+            task="pairwise", instruction="q", responses=["a", "b"], protocol="voxsim"
+        )

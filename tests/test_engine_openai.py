@@ -37,8 +37,12 @@ def served(trained_vl: Path):
         pytest.skip("transformers serve is not installed (pip install 'transformers[serving]')")
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([exe, "serve", str(trained_vl), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [exe, "serve", str(trained_vl), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     try:
         for _ in range(240):
@@ -63,7 +67,7 @@ def test_real_server_judges_text_and_images(served, png):
     judge = Judge(engine=engine, votes=3, order="swap", max_new_tokens=96)
     v = judge.compare("Name a fruit.", "apple", "dog", images=[png])
     assert v.n_votes == 6
-    assert engine.supports_n is False        # transformers serve answers n>1 with one choice
+    assert engine.supports_n is False  # transformers serve answers n>1 with one choice
     assert engine.supports_prefill is False  # and rejects continue_final_message
     # its reasoning parser splits <think>; the engine puts it back so the parser sees one text
     assert any("</think><answer>" in vote.text for vote in v.votes)
@@ -78,20 +82,48 @@ def test_real_server_judges_text_and_images(served, png):
 
 def test_run_command_against_the_server(served, png, tmp_path):
     url, model = served
-    lines = [{"id": f"r{i}", "task": "pairwise", "instruction": "Name a fruit.",
-              "responses": ["apple", "cat"], "images": [png.name]} for i in range(3)]
+    lines = [
+        {
+            "id": f"r{i}",
+            "task": "pairwise",
+            "instruction": "Name a fruit.",
+            "responses": ["apple", "cat"],
+            "images": [png.name],
+        }
+        for i in range(3)
+    ]
     requests = png.parent / "requests.jsonl"
     requests.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     out = tmp_path / "v.jsonl"
-    subprocess.run([shutil.which("flexjudge"), "run", str(requests), "--engine", "openai",
-                    "--base-url", url, "--model", model, "--output", str(out),
-                    "--max-new-tokens", "96", "--votes", "2"], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            shutil.which("flexjudge"),
+            "run",
+            str(requests),
+            "--engine",
+            "openai",
+            "--base-url",
+            url,
+            "--model",
+            model,
+            "--output",
+            str(out),
+            "--max-new-tokens",
+            "96",
+            "--votes",
+            "2",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["r0", "r1", "r2"]
     assert all(r["status"] in ("ok", "invalid") and len(r["votes"]) == 2 for r in rows)
 
 
 # ---- faults, through httpx.MockTransport ------------------------------------------------------
+
 
 def chat() -> ChatRequest:
     return ChatRequest((Message("user", (Part("text", text="q"),)),), "<think>\n")
@@ -105,14 +137,20 @@ def reply(content: str, n: int = 1, reasoning: str | None = None) -> dict:
 
 
 def engine_with(handler, **kw) -> OpenAIEngine:
-    return OpenAIEngine("m", base_url="http://fake/v1", transport=httpx.MockTransport(handler),
-                        backoff=0.01, **kw)
+    return OpenAIEngine(
+        "m", base_url="http://fake/v1", transport=httpx.MockTransport(handler), backoff=0.01, **kw
+    )
 
 
 def test_usage_is_read_from_the_top_level_and_shared_among_choices():
     def handler(request):
-        return httpx.Response(200, json={**reply("x</think><answer>3</answer>", n=2),
-                                         "usage": {"prompt_tokens": 50, "completion_tokens": 12}})
+        return httpx.Response(
+            200,
+            json={
+                **reply("x</think><answer>3</answer>", n=2),
+                "usage": {"prompt_tokens": 50, "completion_tokens": 12},
+            },
+        )
 
     chat = ChatRequest((Message("user", (Part("text", "q"),)),))
     comps = engine_with(handler).generate([chat], SamplingParams(n=2, max_new_tokens=16))[0]
@@ -146,6 +184,7 @@ def test_persistent_500_becomes_an_error_verdict_not_a_crash():
 def test_timeouts_are_retried_and_bounded():
     def handler(request):
         raise httpx.ReadTimeout("too slow", request=request)
+
     t = time.perf_counter()
     with pytest.raises(EngineError, match="ReadTimeout"):
         engine_with(handler, max_retries=2).generate([chat()], SamplingParams())
@@ -156,7 +195,9 @@ def test_wrong_key_and_unknown_model_are_clear():
     with pytest.raises(EngineError, match="refused the API key"):
         engine_with(lambda r: httpx.Response(401)).generate([chat()], SamplingParams())
     with pytest.raises(EngineError, match="is the model 'm' served there"):
-        engine_with(lambda r: httpx.Response(404, text="no such model")).generate([chat()], SamplingParams())
+        engine_with(lambda r: httpx.Response(404, text="no such model")).generate(
+            [chat()], SamplingParams()
+        )
 
 
 def test_n_is_detected_not_assumed():
@@ -186,7 +227,10 @@ def test_n_is_detected_not_assumed():
 def test_prefill_detection_and_split_reasoning_give_the_same_verdict():
     def vllm_like(request):
         body = json.loads(request.content)
-        assert body["continue_final_message"] is True and body["messages"][-1]["content"] == "<think>\n"
+        assert (
+            body["continue_final_message"] is True
+            and body["messages"][-1]["content"] == "<think>\n"
+        )
         return httpx.Response(200, json=reply(GOOD))
 
     def serve_like(request):
@@ -219,7 +263,10 @@ def test_images_go_as_data_urls_and_missing_files_are_named(png, tmp_path):
 
     Judge(engine=engine_with(handler)).compare("q", "a", "b", images=[png])
     part = bodies[0]["messages"][1]["content"][0]
-    assert part["type"] == "image_url" and part["image_url"]["url"].startswith("data:image/png;base64,")
+    assert part["type"] == "image_url" and part["image_url"]["url"].startswith(
+        "data:image/png;base64,"
+    )
     from flexjudge import MediaError
+
     with pytest.raises(MediaError, match="gone.png"):
         Judge(engine=engine_with(handler)).compare("q", "a", "b", images=[tmp_path / "gone.png"])

@@ -45,12 +45,25 @@ def test_two_videos_reach_the_model_with_their_timing(tiny_vl, clips, monkeypatc
         return original(**kw)
 
     monkeypatch.setattr(engine.model, "generate", spy)
-    chat = ChatRequest((Message("user", (Part("video", media=clips[0]), Part("video", media=clips[1]),
-                                         Part("text", text="Which is brighter?"))),), "<think>\n")
+    chat = ChatRequest(
+        (
+            Message(
+                "user",
+                (
+                    Part("video", media=clips[0]),
+                    Part("video", media=clips[1]),
+                    Part("text", text="Which is brighter?"),
+                ),
+            ),
+        ),
+        "<think>\n",
+    )
     out = engine.generate([chat], SamplingParams(max_new_tokens=3))
     assert len(out[0]) == 1
     grid = seen["video_grid_thw"]
-    assert grid.shape == (2, 3) and grid[0, 0].item() == 2  # 3 frames at 1 fps -> 2 temporal patches
+    assert (
+        grid.shape == (2, 3) and grid[0, 0].item() == 2
+    )  # 3 frames at 1 fps -> 2 temporal patches
     assert seen["second_per_grid_ts"].tolist() == [2.0, 2.0]  # 2 frames per patch at 1 fps
 
 
@@ -58,10 +71,17 @@ def test_compare_videos_as_candidates(tiny_vl, clips):
     from flexjudge import Candidate
 
     judge = Judge(str(tiny_vl), max_new_tokens=4, device="cpu")
-    v = judge.label("A red car drives by.", Candidate(videos=[clips[0]]), Candidate(videos=[clips[1]]))
+    v = judge.label(
+        "A red car drives by.", Candidate(videos=[clips[0]]), Candidate(videos=[clips[1]])
+    )
     assert v.status == "invalid" and v.n_votes == 1  # a random model: explicit invalid verdict
-    prompt = judge.prompt({"task": "label", "instruction": "q",
-                           "responses": [{"videos": [str(clips[0])]}, {"videos": [str(clips[1])]}]})
+    prompt = judge.prompt(
+        {
+            "task": "label",
+            "instruction": "q",
+            "responses": [{"videos": [str(clips[0])]}, {"videos": [str(clips[1])]}],
+        }
+    )
     assert prompt.count("<|vision_start|><|video_pad|><|vision_end|>") == 2
     assert "[Assistant A's Video]" in prompt and "[Assistant B's Video]" in prompt
 
@@ -75,9 +95,30 @@ def test_bad_video_is_named(tiny_vl, tmp_path):
 
 
 def test_cli_compare_with_two_videos_json(tiny_vl, clips):
-    out = subprocess.run([shutil.which("flexjudge"), "compare", "--model", str(tiny_vl),
-                          "--video", str(clips[0]), "--video", str(clips[1]), "-i", "Which video is calmer?",
-                          "--a", "the first", "--b", "the second", "--max-new-tokens", "4", "--json"],
-                         capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(
+        [
+            shutil.which("flexjudge"),
+            "compare",
+            "--model",
+            str(tiny_vl),
+            "--video",
+            str(clips[0]),
+            "--video",
+            str(clips[1]),
+            "-i",
+            "Which video is calmer?",
+            "--a",
+            "the first",
+            "--b",
+            "the second",
+            "--max-new-tokens",
+            "4",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     v = json.loads(out.stdout)
     assert v["status"] in ("ok", "invalid") and v["votes"]

@@ -34,16 +34,23 @@ def _venv_python() -> Path:
     python = VENV / "bin" / "python"
     if python.is_file():
         return python
-    reason = (f"no vLLM virtualenv at {VENV}: build it with `bash scripts/setup_vllm_cpu.sh` "
-              "(CI does, with FLEXJUDGE_REQUIRE_VLLM=1)")
+    reason = (
+        f"no vLLM virtualenv at {VENV}: build it with `bash scripts/setup_vllm_cpu.sh` "
+        "(CI does, with FLEXJUDGE_REQUIRE_VLLM=1)"
+    )
     if os.environ.get("FLEXJUDGE_REQUIRE_VLLM"):
         pytest.fail(reason + "; FLEXJUDGE_REQUIRE_VLLM is set, so this is a failure")
     pytest.skip(reason)
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-            "VLLM_CPU_KVCACHE_SPACE": "1", "PYTHONPATH": str(ROOT / "src")}
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +65,14 @@ def worker(tiny_llama3: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Run the engine checks once inside the vLLM venv; their results as a dict."""
     python = _venv_python()
     out = tmp_path_factory.mktemp("vllm-out") / "results.json"
-    proc = subprocess.run([str(python), __file__, "engine", str(tiny_llama3), str(out)],
-                          capture_output=True, text=True, timeout=900, env=_env(), cwd=ROOT)
+    proc = subprocess.run(
+        [str(python), __file__, "engine", str(tiny_llama3), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=_env(),
+        cwd=ROOT,
+    )
     if proc.returncode != 0 or not out.is_file():
         pytest.fail(f"vLLM worker failed (exit {proc.returncode}):\n{proc.stderr[-6000:]}")
     return json.loads(out.read_text())
@@ -67,13 +80,14 @@ def worker(tiny_llama3: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 # ---- the engine through vLLM ---------------------------------------------------------------
 
+
 def test_votes_come_from_one_call_and_differ(worker):
     votes = worker["votes"]
-    assert worker["votes_calls"] == 1          # the engine's llm.generate ran once for n=4, 2 requests
+    assert worker["votes_calls"] == 1  # the engine's llm.generate ran once for n=4, 2 requests
     assert [len(row) for row in votes] == [4, 4]
     for row in votes:
         texts = [c["text"] for c in row]
-        assert all(texts) and len(set(texts)) == 4   # four different samples (seeds s, s+1, ...)
+        assert all(texts) and len(set(texts)) == 4  # four different samples (seeds s, s+1, ...)
     assert votes[0] != votes[1]
 
 
@@ -100,7 +114,7 @@ def test_stop_after_the_nth_occurrence(worker):
         assert c["finish_reason"] == "stop", c
         assert c["text"].count(STOP_CHAR) == 3 and c["text"].endswith(STOP_CHAR), c
         assert truncate_at_stop(c["text"], (STOP_CHAR,), 3) == (c["text"], True)
-    assert worker["stop3_again"] == worker["stop3"]   # continuation rounds are seeded too
+    assert worker["stop3_again"] == worker["stop3"]  # continuation rounds are seeded too
     for c in worker["stop1"]:
         assert c["finish_reason"] == "stop" and c["text"].count(STOP_CHAR) == 1
 
@@ -121,10 +135,10 @@ def test_info_names_the_engine(worker):
 
 def test_judge_compare_produces_verdicts_with_raw_text(worker):
     v = worker["verdict"]
-    assert v["status"] in ("ok", "invalid")       # a random model rarely answers in format
-    assert v["n_votes"] == 4 and len(v["votes"]) == 4   # 2 votes x 2 orders (swap)
+    assert v["status"] in ("ok", "invalid")  # a random model rarely answers in format
+    assert v["n_votes"] == 4 and len(v["votes"]) == 4  # 2 votes x 2 orders (swap)
     for vote in v["votes"]:
-        assert vote["text"]                        # the raw output is kept
+        assert vote["text"]  # the raw output is kept
     if v["status"] == "invalid":
         assert v["n_valid"] == 0 and v["error"]
 
@@ -137,24 +151,55 @@ def test_missing_model_path_is_a_clear_error(worker):
 
 def test_options_vllm_cannot_honour_are_refused(worker):
     dp, device = worker["config_errors"]
-    assert "--shard I/N" in dp and "merge" in dp          # the way to data-parallel instead
+    assert "--shard I/N" in dp and "merge" in dp  # the way to data-parallel instead
     assert "CUDA_VISIBLE_DEVICES" in device
 
 
 # ---- the CLI -------------------------------------------------------------------------------
 
+
 def test_run_command_with_the_vllm_engine(tiny_llama3, tmp_path):
     python = _venv_python()
-    lines = [{"id": f"r{i}", "task": "pairwise", "instruction": "Name a fruit.",
-              "responses": ["apple", "cat"]} for i in range(3)]
+    lines = [
+        {
+            "id": f"r{i}",
+            "task": "pairwise",
+            "instruction": "Name a fruit.",
+            "responses": ["apple", "cat"],
+        }
+        for i in range(3)
+    ]
     requests = tmp_path / "requests.jsonl"
     requests.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     out = tmp_path / "v.jsonl"
     proc = subprocess.run(
-        [str(python), "-m", "flexjudge.cli.main", "run", str(requests), "--engine", "vllm",
-         "--model", str(tiny_llama3), "--output", str(out), "--max-new-tokens", "24",
-         "--votes", "2", "--max-model-len", "2048", "--dtype", "float32"],
-        capture_output=True, text=True, timeout=900, env=_env(), cwd=ROOT)
+        [
+            str(python),
+            "-m",
+            "flexjudge.cli.main",
+            "run",
+            str(requests),
+            "--engine",
+            "vllm",
+            "--model",
+            str(tiny_llama3),
+            "--output",
+            str(out),
+            "--max-new-tokens",
+            "24",
+            "--votes",
+            "2",
+            "--max-model-len",
+            "2048",
+            "--dtype",
+            "float32",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=_env(),
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-6000:]
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["r0", "r1", "r2"]
@@ -167,16 +212,35 @@ def test_run_command_with_the_vllm_engine(tiny_llama3, tmp_path):
 def test_run_command_missing_model_exits_2(tmp_path):
     python = _venv_python()
     requests = tmp_path / "requests.jsonl"
-    requests.write_text(json.dumps({"task": "score", "instruction": "q", "responses": ["a"]}) + "\n")
+    requests.write_text(
+        json.dumps({"task": "score", "instruction": "q", "responses": ["a"]}) + "\n"
+    )
     proc = subprocess.run(
-        [str(python), "-m", "flexjudge.cli.main", "run", str(requests), "--engine", "vllm",
-         "--model", str(tmp_path / "missing"), "--output", str(tmp_path / "v.jsonl")],
-        capture_output=True, text=True, timeout=300, env=_env(), cwd=ROOT)
+        [
+            str(python),
+            "-m",
+            "flexjudge.cli.main",
+            "run",
+            str(requests),
+            "--engine",
+            "vllm",
+            "--model",
+            str(tmp_path / "missing"),
+            "--output",
+            str(tmp_path / "v.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+        cwd=ROOT,
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "error:" in proc.stderr and "missing" in proc.stderr
 
 
 # ---- without vLLM --------------------------------------------------------------------------
+
 
 def test_without_vllm_the_registry_names_the_extra():
     import importlib.util
@@ -186,7 +250,9 @@ def test_without_vllm_the_registry_names_the_extra():
 
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vllm is installed in this environment")
-    with pytest.raises(ConfigError, match=r"engine 'vllm' needs vllm: pip install 'flexjudge\[vllm\]'"):
+    with pytest.raises(
+        ConfigError, match=r"engine 'vllm' needs vllm: pip install 'flexjudge\[vllm\]'"
+    ):
         create_engine("vllm", "any-model")
 
 
@@ -194,15 +260,33 @@ def test_show_prompt_renders_the_template_without_vllm(tiny_llama3):
     import shutil
 
     proc = subprocess.run(
-        [shutil.which("flexjudge") or "flexjudge", "compare", "--engine", "vllm", "--model",
-         str(tiny_llama3), "-i", "Name a fruit.", "--a", "apple", "--b", "dog", "--show-prompt"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        [
+            shutil.which("flexjudge") or "flexjudge",
+            "compare",
+            "--engine",
+            "vllm",
+            "--model",
+            str(tiny_llama3),
+            "-i",
+            "Name a fruit.",
+            "--a",
+            "apple",
+            "--b",
+            "dog",
+            "--show-prompt",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("<|begin_of_text|><|start_header_id|>system")  # not ChatML
     assert "<|im_start|>" not in proc.stdout
 
 
 # ---- the worker (runs inside the vLLM venv) ------------------------------------------------
+
 
 def _worker(model: str, out: Path) -> None:
     from flexjudge import Judge
@@ -215,8 +299,13 @@ def _worker(model: str, out: Path) -> None:
         return ChatRequest((Message("user", (Part("text", text=text),)),), "<think>\n")
 
     def dump(rows):
-        return [[{"text": c.text, "finish_reason": c.finish_reason, "n_tokens": c.n_tokens}
-                 for c in row] for row in rows]
+        return [
+            [
+                {"text": c.text, "finish_reason": c.finish_reason, "n_tokens": c.n_tokens}
+                for c in row
+            ]
+            for row in rows
+        ]
 
     res: dict = {}
     try:
@@ -232,8 +321,13 @@ def _worker(model: str, out: Path) -> None:
         except ConfigError as exc:
             res.setdefault("config_errors", []).append(str(exc))
 
-    engine = VLLMEngine(model, dtype="float32", max_model_len=2048, enforce_eager=True,
-                        kv_cache_memory_bytes=KV_BYTES)
+    engine = VLLMEngine(
+        model,
+        dtype="float32",
+        max_model_len=2048,
+        enforce_eager=True,
+        kv_cache_memory_bytes=KV_BYTES,
+    )
     a, b = chat("Name a fruit."), chat("Name an animal.")
     res["rendered"] = engine.render(a)
     res["rendered_by_transformers_engine"] = TransformersEngine(model, device="cpu").render(a)
@@ -254,16 +348,26 @@ def _worker(model: str, out: Path) -> None:
     res["votes_calls"] = len(calls)
     res["votes_again"] = dump(engine.generate([a, b], sampled))
     res["second_alone"] = dump(engine.generate([b], sampled))[0]
-    res["other_seed"] = dump(engine.generate([a, b], SamplingParams(
-        n=4, temperature=1.0, top_p=1.0, max_new_tokens=12, seed=8)))
+    res["other_seed"] = dump(
+        engine.generate(
+            [a, b], SamplingParams(n=4, temperature=1.0, top_p=1.0, max_new_tokens=12, seed=8)
+        )
+    )
     res["max5"] = dump(engine.generate([a], SamplingParams(n=2, max_new_tokens=5)))[0]
     res["max40"] = dump(engine.generate([a], SamplingParams(n=2, max_new_tokens=40)))[0]
-    stop3 = SamplingParams(n=3, temperature=1.0, top_p=1.0, max_new_tokens=400, seed=3,
-                           stop=(STOP_CHAR,), stop_count=3)
+    stop3 = SamplingParams(
+        n=3, temperature=1.0, top_p=1.0, max_new_tokens=400, seed=3, stop=(STOP_CHAR,), stop_count=3
+    )
     res["stop3"] = dump(engine.generate([a], stop3))[0]
     res["stop3_again"] = dump(engine.generate([a], stop3))[0]
-    res["stop1"] = dump(engine.generate([b], SamplingParams(
-        n=2, temperature=1.0, top_p=1.0, max_new_tokens=400, seed=3, stop=(STOP_CHAR,))))[0]
+    res["stop1"] = dump(
+        engine.generate(
+            [b],
+            SamplingParams(
+                n=2, temperature=1.0, top_p=1.0, max_new_tokens=400, seed=3, stop=(STOP_CHAR,)
+            ),
+        )
+    )[0]
 
     # the token ids vLLM fed the model for request a, in the engine's first call
     bos = engine._template.tokenizer.convert_tokens_to_ids("<|begin_of_text|>")

@@ -58,8 +58,9 @@ def write_pyav(path: Path, x: np.ndarray, rate: int, codec: str) -> Path:
     with av.open(str(path), "w") as c:
         s = c.add_stream(codec, rate=rate)
         s.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(x.astype(np.float32)[None, :], format="flt",
-                                           layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            x.astype(np.float32)[None, :], format="flt", layout="mono"
+        )
         frame.sample_rate = rate
         for p in s.encode(frame):
             c.mux(p)
@@ -145,15 +146,21 @@ def test_whisper_features_agree_across_source_rates(files):
     44.1 kHz file agree, where the official loader made them differ by log10(32767)."""
     fe_mod = pytest.importorskip("transformers")
     fe = fe_mod.WhisperFeatureExtractor(feature_size=128)
-    feats = [fe(load_audio(files[k]).samples, sampling_rate=16000, return_tensors="np")
-             ["input_features"][0] for k in ("int16@16000", "int16@44100")]
+    feats = [
+        fe(load_audio(files[k]).samples, sampling_rate=16000, return_tensors="np")[
+            "input_features"
+        ][0]
+        for k in ("int16@16000", "int16@44100")
+    ]
     assert np.abs(feats[0] - feats[1]).mean() < 0.05
-    buggy = fe(load_audio(files["int16@44100"]).samples * 32767, sampling_rate=16000,
-               return_tensors="np")["input_features"][0]
+    buggy = fe(
+        load_audio(files["int16@44100"]).samples * 32767, sampling_rate=16000, return_tensors="np"
+    )["input_features"][0]
     assert np.abs(feats[0] - buggy).mean() > 0.5
 
 
 # -- errors ------------------------------------------------------------------------------------
+
 
 def test_missing_corrupt_truncated_and_empty(tmp_path, files):
     with pytest.raises(MediaError, match=r"audio '.*nope\.wav' does not exist"):

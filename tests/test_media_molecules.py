@@ -10,8 +10,15 @@ import pytest
 
 from flexjudge.errors import ConfigError, MediaError
 from flexjudge.media import (
-    MoleculeEncoder, canonical_smiles, depict, describe, embed_3d, molecule_text, parse_molecule,
-    placeholder_text, render_molecule,
+    MoleculeEncoder,
+    canonical_smiles,
+    depict,
+    describe,
+    embed_3d,
+    molecule_text,
+    parse_molecule,
+    placeholder_text,
+    render_molecule,
 )
 
 Chem = pytest.importorskip("rdkit.Chem")
@@ -53,14 +60,19 @@ def test_mol_block_text_and_files(tmp_path):
     assert parse_molecule(mol).smiles == canonical_smiles(ASPIRIN)  # an RDKit Mol
 
 
-@pytest.mark.parametrize("smiles,cause", [
-    ("C1CC", "unclosed ring"),
-    ("Xx", "syntax error"),
-    ("C(C)(C)(C)(C)C", "valence"),
-    ("c1cccc1", "kekulize"),
-])
+@pytest.mark.parametrize(
+    "smiles,cause",
+    [
+        ("C1CC", "unclosed ring"),
+        ("Xx", "syntax error"),
+        ("C(C)(C)(C)(C)C", "valence"),
+        ("c1cccc1", "kekulize"),
+    ],
+)
 def test_invalid_smiles_name_the_input_and_cause(smiles, cause, capfd):
-    with pytest.raises(MediaError, match=rf"invalid SMILES '{__import__('re').escape(smiles)}'") as info:
+    with pytest.raises(
+        MediaError, match=rf"invalid SMILES '{__import__('re').escape(smiles)}'"
+    ) as info:
         parse_molecule(smiles)
     assert cause in str(info.value).lower()
     # RDKit's own logging is captured into the message, not printed.
@@ -147,8 +159,9 @@ def test_3d_embedding_is_seeded():
     atoms2, xyz2 = embed_3d("OCC", seed=7)
     assert atoms.count("H") == 6 and xyz.shape == (9, 3)
     assert sorted(atoms) == sorted(atoms2)
-    np.testing.assert_allclose(*(np.sort(np.linalg.norm(x - x.mean(0), axis=1))
-                                 for x in (xyz, embed_3d("CCO", seed=7)[1])))
+    np.testing.assert_allclose(
+        *(np.sort(np.linalg.norm(x - x.mean(0), axis=1)) for x in (xyz, embed_3d("CCO", seed=7)[1]))
+    )
 
 
 def test_paths_as_pathlike_must_exist(tmp_path: Path):

@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 from flexjudge.errors import ConfigError, MediaError
 from flexjudge.media import (
-    OFFICIAL_EVAL_VIDEO, QWEN_VIDEO, VideoLimits, VideoPreset, load_video, probe_video,
+    OFFICIAL_EVAL_VIDEO,
+    QWEN_VIDEO,
+    VideoLimits,
+    VideoPreset,
+    load_video,
+    probe_video,
     smart_resize,
 )
 
@@ -83,7 +88,10 @@ VPX = first_encoder("libvpx-vp9", "libvpx", "vp9", "vp8")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("videos")
     frames = gray_frames()
-    out = {"gif": make_gif(root / "clip.gif", frames), "folder": make_folder(root / "frames", frames)}
+    out = {
+        "gif": make_gif(root / "clip.gif", frames),
+        "folder": make_folder(root / "frames", frames),
+    }
     if H264_OR_MPEG4:
         out["mp4"] = encode(root / "clip.mp4", H264_OR_MPEG4, frames)
     if first_encoder("mpeg4"):
@@ -191,6 +199,7 @@ def test_processor_metadata_describes_sampled_frames(clips):
 
 # -- limits and errors -------------------------------------------------------------------------
 
+
 def test_limits_are_media_errors_before_decoding(clips):
     src = get(clips, "mp4")
     with pytest.raises(MediaError, match=r"clip\.mp4.*over the limit of 2 s"):
@@ -272,19 +281,38 @@ def test_settings_errors_are_config_errors(clips):
 
 # -- resizing rule -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("h,w", [(720, 1280), (1080, 1920), (64, 96), (360, 640), (480, 480),
-                                 (333, 777), (2160, 3840), (100, 30)])
+
+@pytest.mark.parametrize(
+    "h,w",
+    [
+        (720, 1280),
+        (1080, 1920),
+        (64, 96),
+        (360, 640),
+        (480, 480),
+        (333, 777),
+        (2160, 3840),
+        (100, 30),
+    ],
+)
 @pytest.mark.parametrize("preset", [QWEN_VIDEO, OFFICIAL_EVAL_VIDEO])
 def test_smart_resize_equals_transformers_on_ordinary_frames(h, w, preset):
     qwen = pytest.importorskip("transformers.models.qwen2_vl.video_processing_qwen2_vl")
-    expected = qwen.smart_resize(h, w, factor=28, min_pixels=preset.min_pixels,
-                                 max_pixels=preset.max_pixels)
-    assert smart_resize(h, w, min_pixels=preset.min_pixels, max_pixels=preset.max_pixels) == expected
+    expected = qwen.smart_resize(
+        h, w, factor=28, min_pixels=preset.min_pixels, max_pixels=preset.max_pixels
+    )
+    assert (
+        smart_resize(h, w, min_pixels=preset.min_pixels, max_pixels=preset.max_pixels) == expected
+    )
 
 
 @settings(max_examples=300, deadline=None)
-@given(h=st.integers(1, 4000), w=st.integers(1, 4000),
-       lo=st.integers(1, 200), span=st.integers(0, 1500))
+@given(
+    h=st.integers(1, 4000),
+    w=st.integers(1, 4000),
+    lo=st.integers(1, 200),
+    span=st.integers(0, 1500),
+)
 def test_smart_resize_always_fits_the_budget(h, w, lo, span):
     if max(h, w) / min(h, w) > 200:
         with pytest.raises(MediaError, match="aspect ratio"):
@@ -301,6 +329,7 @@ def test_smart_resize_always_fits_the_budget(h, w, lo, span):
 
 # -- what Qwen2.5-VL's processor does with a clip ----------------------------------------------
 
+
 def test_qwen_processor_takes_the_clip_as_sampled(clips, tiny_vl):
     """Frames + ``video_metadata`` with ``do_sample_frames=False, do_resize=False``: the
     processor keeps our sizes and derives ``second_per_grid_ts = 2 / fps``."""
@@ -310,8 +339,14 @@ def test_qwen_processor_takes_the_clip_as_sampled(clips, tiny_vl):
     clip = load_video(get(clips, "mp4"), preset="official")
     messages = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": "?"}]}]
     text = proc.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    out = proc(text=[text], videos=[clip.frames], video_metadata=[clip.processor_metadata()],
-               do_sample_frames=False, do_resize=False, return_tensors="pt")
+    out = proc(
+        text=[text],
+        videos=[clip.frames],
+        video_metadata=[clip.processor_metadata()],
+        do_sample_frames=False,
+        do_resize=False,
+        return_tensors="pt",
+    )
     w, h = clip.size
     assert out["video_grid_thw"].tolist() == [[math.ceil(clip.num_frames / 2), h // 14, w // 14]]
     assert out["second_per_grid_ts"].tolist() == pytest.approx([2 / clip.fps])
@@ -337,8 +372,9 @@ def test_header_undercounting_frames_still_yields_every_sample(clips, monkeypatc
     import flexjudge.media.video as video
 
     real = video._file_info
-    monkeypatch.setattr(video, "_file_info",
-                        lambda *a: dataclasses.replace(real(*a), frame_count=1))
+    monkeypatch.setattr(
+        video, "_file_info", lambda *a: dataclasses.replace(real(*a), frame_count=1)
+    )
     clip = load_video(get(clips, "mp4"), fps=1.0)
     assert [frame_index(f) for f in clip.frames] == [0, 10, 20, 30]
 

@@ -18,23 +18,40 @@ BATCH3 = AnswerSpec(Task.BATCH, 3, Scale.parse("1-10"))
 LABEL = AnswerSpec(Task.LABEL, 1, Scale.parse("1-10"))
 
 
-@pytest.mark.parametrize("text,spec,scores,label", [
-    ("A is right.\n</think><answer>8</answer><answer>3</answer>", PAIR, (8, 3), None),
-    ("r</think>\n<answer> 8 </answer>\n<answer>3</answer>\n", PAIR, (8, 3), None),
-    ("r</think><answer>5</answer><answer>5</answer>", PAIR, (5, 5), None),
-    ("r</think><answer>4</answer><|im_end|>", SINGLE5, (4,), None),
-    ("r</think><answer>3.8</answer>", MOS, (3.8,), None),
-    ("r</think><answer>4</answer>", MOS, (4.0,), None),
-    ("r</think><answer>9</answer><answer>2</answer><answer>5</answer>", BATCH3, (9, 2, 5), None),
-    ("r</think><answer>[[B>A]]</answer>", LABEL, None, "[[B>A]]"),
-    ("r</think><answer>[[a=b=good]]</answer>", LABEL, None, "[[A=B=Good]]"),
-    ("r</think><answer>[[B<A]]</answer>", LABEL, None, "[[A>B]]"),
-    # the example quoted while thinking is not the answer: only what follows </think> counts
-    ("The format is <answer>3</answer><answer>5</answer>.\n</think><answer>9</answer><answer>1</answer>",
-     PAIR, (9, 1), None),
-    # reasoning that mentions </think> itself: the last one closes the reasoning
-    ("I must close with </think> later.</think><answer>2</answer><answer>7</answer>", PAIR, (2, 7), None),
-])
+@pytest.mark.parametrize(
+    "text,spec,scores,label",
+    [
+        ("A is right.\n</think><answer>8</answer><answer>3</answer>", PAIR, (8, 3), None),
+        ("r</think>\n<answer> 8 </answer>\n<answer>3</answer>\n", PAIR, (8, 3), None),
+        ("r</think><answer>5</answer><answer>5</answer>", PAIR, (5, 5), None),
+        ("r</think><answer>4</answer><|im_end|>", SINGLE5, (4,), None),
+        ("r</think><answer>3.8</answer>", MOS, (3.8,), None),
+        ("r</think><answer>4</answer>", MOS, (4.0,), None),
+        (
+            "r</think><answer>9</answer><answer>2</answer><answer>5</answer>",
+            BATCH3,
+            (9, 2, 5),
+            None,
+        ),
+        ("r</think><answer>[[B>A]]</answer>", LABEL, None, "[[B>A]]"),
+        ("r</think><answer>[[a=b=good]]</answer>", LABEL, None, "[[A=B=Good]]"),
+        ("r</think><answer>[[B<A]]</answer>", LABEL, None, "[[A>B]]"),
+        # the example quoted while thinking is not the answer: only what follows </think> counts
+        (
+            "The format is <answer>3</answer><answer>5</answer>.\n</think><answer>9</answer><answer>1</answer>",
+            PAIR,
+            (9, 1),
+            None,
+        ),
+        # reasoning that mentions </think> itself: the last one closes the reasoning
+        (
+            "I must close with </think> later.</think><answer>2</answer><answer>7</answer>",
+            PAIR,
+            (2, 7),
+            None,
+        ),
+    ],
+)
 def test_valid_outputs(text, spec, scores, label):
     p = parse_output(text, spec)
     assert p.valid, p.error
@@ -42,30 +59,33 @@ def test_valid_outputs(text, spec, scores, label):
     assert p.label == label
 
 
-@pytest.mark.parametrize("text,spec,reason", [
-    ("", PAIR, "empty"),
-    ("   \n", PAIR, "empty"),
-    ("A is better <answer>8</answer><answer>3</answer>", PAIR, "no_think_close"),
-    ("reasoning</think>", PAIR, "no_answer"),
-    ("r</think><answer>8</answer>", PAIR, "answer_count"),
-    ("r</think><answer>8</answer><answer>3</answer><answer>1</answer>", PAIR, "answer_count"),
-    ("r</think>So: <answer>8</answer><answer>3</answer>", PAIR, "stray_text"),
-    ("r</think><answer>8</answer> and <answer>3</answer>", PAIR, "stray_text"),
-    ("r</think><answer>8</answer><answer>3</answer> Done.", PAIR, "stray_text"),
-    ("r</think><answer>eight</answer><answer>3</answer>", PAIR, "not_a_number"),
-    ("r</think><answer>8/10</answer><answer>3</answer>", PAIR, "not_a_number"),
-    ("r</think><answer>7.5</answer><answer>3</answer>", PAIR, "decimals"),
-    ("r</think><answer>3.85</answer>", MOS, "decimals"),
-    ("r</think><answer>11</answer><answer>3</answer>", PAIR, "out_of_scale"),
-    ("r</think><answer>0</answer><answer>3</answer>", PAIR, "out_of_scale"),
-    ("r</think><answer>6</answer>", SINGLE5, "out_of_scale"),
-    ("r</think><answer>5.1</answer>", MOS, "out_of_scale"),
-    ("r</think><answer>5</answer><answer>5</answer>", PAIR_NO_TIE, "equal_scores"),
-    ("r</think><answer>5</answer><answer>5</answer><answer>2</answer>", BATCH3, "equal_scores"),
-    ("r</think><answer>[[A>C]]</answer>", LABEL, "unknown_label"),
-    ("r</think><answer>[[A=B]]</answer>", LABEL, "unknown_label"),
-    ("r</think><answer>A is better</answer>", LABEL, "unknown_label"),
-])
+@pytest.mark.parametrize(
+    "text,spec,reason",
+    [
+        ("", PAIR, "empty"),
+        ("   \n", PAIR, "empty"),
+        ("A is better <answer>8</answer><answer>3</answer>", PAIR, "no_think_close"),
+        ("reasoning</think>", PAIR, "no_answer"),
+        ("r</think><answer>8</answer>", PAIR, "answer_count"),
+        ("r</think><answer>8</answer><answer>3</answer><answer>1</answer>", PAIR, "answer_count"),
+        ("r</think>So: <answer>8</answer><answer>3</answer>", PAIR, "stray_text"),
+        ("r</think><answer>8</answer> and <answer>3</answer>", PAIR, "stray_text"),
+        ("r</think><answer>8</answer><answer>3</answer> Done.", PAIR, "stray_text"),
+        ("r</think><answer>eight</answer><answer>3</answer>", PAIR, "not_a_number"),
+        ("r</think><answer>8/10</answer><answer>3</answer>", PAIR, "not_a_number"),
+        ("r</think><answer>7.5</answer><answer>3</answer>", PAIR, "decimals"),
+        ("r</think><answer>3.85</answer>", MOS, "decimals"),
+        ("r</think><answer>11</answer><answer>3</answer>", PAIR, "out_of_scale"),
+        ("r</think><answer>0</answer><answer>3</answer>", PAIR, "out_of_scale"),
+        ("r</think><answer>6</answer>", SINGLE5, "out_of_scale"),
+        ("r</think><answer>5.1</answer>", MOS, "out_of_scale"),
+        ("r</think><answer>5</answer><answer>5</answer>", PAIR_NO_TIE, "equal_scores"),
+        ("r</think><answer>5</answer><answer>5</answer><answer>2</answer>", BATCH3, "equal_scores"),
+        ("r</think><answer>[[A>C]]</answer>", LABEL, "unknown_label"),
+        ("r</think><answer>[[A=B]]</answer>", LABEL, "unknown_label"),
+        ("r</think><answer>A is better</answer>", LABEL, "unknown_label"),
+    ],
+)
 def test_invalid_outputs_have_reasons(text, spec, reason):
     p = parse_output(text, spec)
     assert not p.valid
@@ -77,7 +97,10 @@ def test_invalid_outputs_have_reasons(text, spec, reason):
 def test_unprimed_output_must_open_think():
     text = "<think>fine</think><answer>3</answer>"
     assert parse_output(text, SINGLE5, primed=False).scores == (3.0,)
-    assert parse_output("fine</think><answer>3</answer>", SINGLE5, primed=False).reason == "no_think_open"
+    assert (
+        parse_output("fine</think><answer>3</answer>", SINGLE5, primed=False).reason
+        == "no_think_open"
+    )
 
 
 def test_reasoning_is_kept_for_invalid_output():
@@ -95,14 +118,15 @@ def test_training_targets_round_trip(scale, data, reasoning):
     same scores (the training layout and the parser are one contract)."""
     n = data.draw(st.integers(1, 4))
     task = Task.SCORE if n == 1 else Task.PAIRWISE if n == 2 else Task.BATCH
-    steps = int(round((scale.high - scale.low) * 10 ** scale.decimals))
+    steps = int(round((scale.high - scale.low) * 10**scale.decimals))
     picks = data.draw(st.lists(st.integers(0, steps), min_size=n, max_size=n, unique=True))
-    values = [scale.low + k / 10 ** scale.decimals for k in picks]
+    values = [scale.low + k / 10**scale.decimals for k in picks]
     answers = [scale.fmt(v) for v in values]
     # reasoning is user-like text: neutralise markup as the dataset builder does
     from flexjudge.prompts import neutralize
+
     target = format_target(neutralize(reasoning), answers)
-    p = parse_output(target[len("<think>\n"):], AnswerSpec(task, n, scale))
+    p = parse_output(target[len("<think>\n") :], AnswerSpec(task, n, scale))
     assert p.valid, (target, p.error)
     assert p.scores == tuple(float(a) for a in answers)
 

@@ -21,16 +21,20 @@ def shown_answers(req: ChatRequest) -> list[str]:
 
 def prefer(word: str, high: int = 9, low: int = 2):
     """A scripted judge that gives ``high`` to responses containing ``word``: order-invariant."""
+
     def script(req: ChatRequest, k: int) -> str:
         scores = [high if word in a else low for a in shown_answers(req)]
         return "thinking</think>" + "".join(f"<answer>{s}</answer>" for s in scores)
+
     return script
 
 
 def by_content(points: dict[str, int]):
     """A scripted judge scoring each shown response by its text: order-invariant, distinct."""
+
     def script(req: ChatRequest, k: int) -> str:
         return "r</think>" + "".join(f"<answer>{points[a]}</answer>" for a in shown_answers(req))
+
     return script
 
 
@@ -67,14 +71,20 @@ def test_split_without_ties_is_invalid_not_a_guess():
 
 
 def test_majority_vote_and_agreement():
-    outs = ["r</think><answer>8</answer><answer>3</answer>"] * 2 + ["r</think><answer>2</answer><answer>7</answer>"]
+    outs = ["r</think><answer>8</answer><answer>3</answer>"] * 2 + [
+        "r</think><answer>2</answer><answer>7</answer>"
+    ]
     v = Judge(engine=ScriptedEngine(outs), votes=3).compare("q", "a", "b")
     assert v.winner == "A" and v.agreement == pytest.approx(2 / 3)
     assert v.scores == pytest.approx([6.0, 13 / 3])
 
 
 def test_invalid_votes_are_skipped_and_counted():
-    outs = ["r</think><answer>8</answer><answer>3</answer>", "no closing tag", "r</think><answer>99</answer><answer>1</answer>"]
+    outs = [
+        "r</think><answer>8</answer><answer>3</answer>",
+        "no closing tag",
+        "r</think><answer>99</answer><answer>1</answer>",
+    ]
     v = Judge(engine=ScriptedEngine(outs), votes=3).compare("q", "a", "b")
     assert v.status == "ok" and v.winner == "A"
     assert (v.n_votes, v.n_valid, v.agreement) == (3, 1, 1.0)
@@ -82,14 +92,20 @@ def test_invalid_votes_are_skipped_and_counted():
 
 
 def test_all_invalid_is_an_invalid_verdict_never_a_tie():
-    v = Judge(engine=ScriptedEngine(["garbage", "r</think><answer>5</answer>"]), votes=2).compare("q", "a", "b")
+    v = Judge(engine=ScriptedEngine(["garbage", "r</think><answer>5</answer>"]), votes=2).compare(
+        "q", "a", "b"
+    )
     assert v.status == "invalid"
     assert v.winner is None and v.scores is None
     assert "no_think_close" in v.error and "answer_count" in v.error
 
 
 def test_score_mean_and_median():
-    outs = ["r</think><answer>2</answer>", "r</think><answer>4</answer>", "r</think><answer>9</answer>"]
+    outs = [
+        "r</think><answer>2</answer>",
+        "r</think><answer>4</answer>",
+        "r</think><answer>9</answer>",
+    ]
     assert Judge(engine=ScriptedEngine(outs), votes=3).score("q", "a").scores == [5.0]
     v = Judge(engine=ScriptedEngine(outs), votes=3, score_reduce="median").score("q", "a")
     assert v.scores == [4.0] and v.agreement == pytest.approx(1 / 3)
@@ -100,7 +116,9 @@ def test_decimal_scale_prompt_and_parse():
     v = Judge(engine=engine).score("q", "a", scale="1.0-5.0")
     assert v.scores == [3.8]
     system = engine.calls[0][0][0].messages[0].text()
-    assert "Score assistants 1.0-5.0 in first decimal" in system and "<answer>3.8</answer>" in system
+    assert (
+        "Score assistants 1.0-5.0 in first decimal" in system and "<answer>3.8</answer>" in system
+    )
 
 
 def test_rank_with_swap_uses_mean_rank():
@@ -113,9 +131,12 @@ def test_rank_with_swap_uses_mean_rank():
 
 def test_label_verdicts_flip_under_swap():
     def script(req, k):
-        a, b = re.findall(r"\[Assistant ([AB])'s Answer\]\n(.*?)(?:\n\n|$)", req.messages[1].text(), re.S)
+        a, b = re.findall(
+            r"\[Assistant ([AB])'s Answer\]\n(.*?)(?:\n\n|$)", req.messages[1].text(), re.S
+        )
         good_first = "good" in a[1]
         return "r</think><answer>" + ("[[A>B]]" if good_first else "[[B>A]]") + "</answer>"
+
     v = Judge(engine=ScriptedEngine(script), order="swap").label("q", "bad", "good")
     assert v.label == "[[B>A]]" and v.winner == "B" and v.order_agreement is True
 
@@ -125,8 +146,11 @@ def test_random_order_is_seeded_per_item():
     cfg = JudgeConfig(order="random", seed=3)
     assert orders_for(req, cfg, 0) == orders_for(req, cfg, 5)  # the id, not the position, seeds it
     other = JudgeRequest.build(id="y", task="rank", instruction="q", responses=["a", "b", "c", "d"])
-    orders = {tuple(orders_for(r, JudgeConfig(order="random", seed=s), 0)[0])
-              for r in (req, other) for s in range(6)}
+    orders = {
+        tuple(orders_for(r, JudgeConfig(order="random", seed=s), 0)[0])
+        for r in (req, other)
+        for s in range(6)
+    }
     assert len(orders) > 1
     points = {"a": 2, "b": 5, "c": 9, "d": 1}
     v = Judge(engine=ScriptedEngine(by_content(points)), order="random").rank("q", list(points))
@@ -138,6 +162,7 @@ def test_budget_forcing_continues_after_wait():
         if req.assistant_prefix.endswith("</think>"):  # continuing after the reasoning
             return "<answer>7</answer>"
         return f"thought {req.assistant_prefix.count('Wait')}</think><answer>7</answer>"
+
     engine = ScriptedEngine(script)
     v = Judge(engine=engine, budget_forcing=2).score("q", "a")
     assert v.status == "ok" and v.scores == [7.0]
@@ -154,14 +179,17 @@ def test_stop_after_expected_answer_count():
     assert engine.calls[0][1].stop == ("</answer>",) and engine.calls[0][1].stop_count == 2
 
 
-@pytest.mark.parametrize("fields,needle", [
-    (dict(task="pairwise", instruction="q", responses=["a"]), "takes 2 responses, got 1"),
-    (dict(task="rank", instruction="q", responses=["a", "b"]), "takes 3 to 26 responses"),
-    (dict(task="score", instruction="q", responses=["  "]), "response A is empty"),
-    (dict(task="score", instruction="", responses=["a"]), "instruction is empty"),
-    (dict(task="score", instruction="q", responses=["a"], scale="1 to 5"), "unknown scale"),
-    (dict(task="judge", instruction="q", responses=["a"]), "unknown task"),
-])
+@pytest.mark.parametrize(
+    "fields,needle",
+    [
+        (dict(task="pairwise", instruction="q", responses=["a"]), "takes 2 responses, got 1"),
+        (dict(task="rank", instruction="q", responses=["a", "b"]), "takes 3 to 26 responses"),
+        (dict(task="score", instruction="q", responses=["  "]), "response A is empty"),
+        (dict(task="score", instruction="", responses=["a"]), "instruction is empty"),
+        (dict(task="score", instruction="q", responses=["a"], scale="1 to 5"), "unknown scale"),
+        (dict(task="judge", instruction="q", responses=["a"]), "unknown task"),
+    ],
+)
 def test_bad_requests_name_the_item_and_cause(fields, needle):
     with pytest.raises(InputError, match=re.escape(needle)) as err:
         JudgeRequest.build(id="item-7", **fields)

@@ -24,21 +24,27 @@ from flexjudge.store import keys as store_keys
 from flexjudge.store.db import Entry
 from flexjudge.store.shards import RequestFile, shard_record
 
-PARAMS = SamplingParams(n=2, temperature=0.6, top_p=0.95, max_new_tokens=4, seed=0,
-                        stop=("</answer>",), stop_count=1)
+PARAMS = SamplingParams(
+    n=2, temperature=0.6, top_p=0.95, max_new_tokens=4, seed=0, stop=("</answer>",), stop_count=1
+)
 
 
 def chat(text: str = "Rate this.", image: object = None, prefix: str = "<think>\n") -> ChatRequest:
     parts = [Part("text", text=text)] + ([Part("image", media=image)] if image is not None else [])
-    return ChatRequest((Message("system", (Part("text", text="You judge."),)),
-                        Message("user", tuple(parts))), prefix)
+    return ChatRequest(
+        (Message("system", (Part("text", text="You judge."),)), Message("user", tuple(parts))),
+        prefix,
+    )
 
 
 def request_chats(png: Path) -> list[ChatRequest]:
-    reqs = [JudgeRequest.build(task="score", instruction="q1", responses=["an answer"]),
-            JudgeRequest.build(task="pairwise", instruction="q2", responses=["x", "y"],
-                               images=[str(png)]),
-            JudgeRequest.build(task="score", instruction="q3", responses=["other"], scale="1-5")]
+    reqs = [
+        JudgeRequest.build(task="score", instruction="q1", responses=["an answer"]),
+        JudgeRequest.build(
+            task="pairwise", instruction="q2", responses=["x", "y"], images=[str(png)]
+        ),
+        JudgeRequest.build(task="score", instruction="q3", responses=["other"], scale="1-5"),
+    ]
     return [build_chat(r) for r in reqs]
 
 
@@ -91,7 +97,8 @@ def test_key_changes_with_params_prompt_and_media_content(tmp_path, png):
     assert pil == variants["PIL pixels"]
     # the device does not change completions' identity, the dtype does
     assert key_of(Info(device="cuda:0", dtype="fp32"), chat()) == key_of(
-        Info(device="cuda:1", dtype="fp32"), chat())
+        Info(device="cuda:1", dtype="fp32"), chat()
+    )
 
 
 def test_missing_media_is_a_media_error(tmp_path):
@@ -187,8 +194,16 @@ def test_cache_hits_skip_the_real_engine_and_return_identical_completions(tiny_v
         assert mixed[0] == first[0] and mixed[3] == first[2] and mixed[1] == mixed[2]
         # The judging path through the cached engine: same verdicts, no generation.
         judge = Judge(engine=cached, votes=2, max_new_tokens=4)
-        reqs = [{"id": i, "task": "score", "instruction": f"q{i}", "responses": ["a"],
-                 "images": [str(png)]} for i in range(2)]
+        reqs = [
+            {
+                "id": i,
+                "task": "score",
+                "instruction": f"q{i}",
+                "responses": ["a"],
+                "images": [str(png)],
+            }
+            for i in range(2)
+        ]
         verdicts = [v.to_json() for v in judge.run(reqs)]
         assert calls == [3, 1, 2]
         assert [v.to_json() for v in judge.run(reqs)] == verdicts and calls == [3, 1, 2]
@@ -233,11 +248,12 @@ def test_a_failed_generation_stores_nothing(tmp_path):
 
 
 # -- concurrent writers ----------------------------------------------------------------------
-def _writer(path: str, worker: int, start: "multiprocessing.synchronize.Event") -> None:
+def _writer(path: str, worker: int, start: multiprocessing.synchronize.Event) -> None:
     """A process writing 20 shared and 20 own requests, one transaction each, in its own order."""
     start.wait()
-    requests = [chat(f"shared {j}") for j in range(20)] + [chat(f"own {worker} {j}")
-                                                            for j in range(20)]
+    requests = [chat(f"shared {j}") for j in range(20)] + [
+        chat(f"own {worker} {j}") for j in range(20)
+    ]
     random.Random(worker).shuffle(requests)
     engine = ScriptedEngine(lambda req, k: f"worker {worker} vote {k}")
     with Store(path) as store:  # all workers create the same new file at once
@@ -306,7 +322,9 @@ def test_export_jsonl_and_parquet(tmp_path):
     import pyarrow.parquet as pq
 
     with Store(tmp_path / "s.sqlite") as store:
-        engine = CachedEngine(ScriptedEngine(lambda req, k: f"{req.messages[1].text()} #{k}"), store)
+        engine = CachedEngine(
+            ScriptedEngine(lambda req, k: f"{req.messages[1].text()} #{k}"), store
+        )
         engine.generate([chat("one"), chat("two")], replace(PARAMS, stop=()))
         assert store.export_jsonl(tmp_path / "c.jsonl") == 4
         assert store.export_parquet(tmp_path / "c.parquet") == 4
@@ -333,8 +351,10 @@ def test_merge_stores_keeps_existing_sets(tmp_path):
         b.put([entry("k2", "b2"), entry("k3", "b3")])
         assert a.merge_from(tmp_path / "b.sqlite") == 2
         assert a.get(["k1", "k2", "k3"], 2) == {
-            "k1": [Completion("a1", "eos", 1)] * 2, "k2": [Completion("a2", "eos", 1)] * 2,
-            "k3": [Completion("b3", "eos", 1)] * 2}
+            "k1": [Completion("a1", "eos", 1)] * 2,
+            "k2": [Completion("a2", "eos", 1)] * 2,
+            "k3": [Completion("b3", "eos", 1)] * 2,
+        }
     with pytest.raises(ConfigError, match="no store at"):
         Store(tmp_path / "c.sqlite").merge_from(tmp_path / "missing.sqlite")
 
@@ -367,10 +387,20 @@ def _write_shards(tmp_path: Path, total: int = 7, count: int = 3) -> list[Path]:
     for i in range(count):
         shard = Shard(i, count)
         path = tmp_path / f"out.shard-{i}-of-{count}.jsonl"
-        rows = [{"id": f"r{p}", "status": "ok", "score": p / 3, "text": "é",
-                 "shard": shard_record(shard, p, source)} for p in range(total) if shard.owns(p)]
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                        encoding="utf-8")
+        rows = [
+            {
+                "id": f"r{p}",
+                "status": "ok",
+                "score": p / 3,
+                "text": "é",
+                "shard": shard_record(shard, p, source),
+            }
+            for p in range(total)
+            if shard.owns(p)
+        ]
+        path.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
         paths.append(path)
     return paths
 
@@ -388,11 +418,17 @@ def test_merge_outputs_restores_order_and_rejects_gaps_and_duplicates(tmp_path):
     with pytest.raises(InputError, match=r"1 duplicated rows: id 'r1' at position 1"):
         merge_outputs(tmp_path / "x.jsonl", paths)
     paths[1].write_text(lines[1], encoding="utf-8")  # r1 missing
-    with pytest.raises(InputError, match=r"1 of 7 requests missing \(positions 1; shard 1/3 has "
-                                         r"1 of 2 rows\)"):
+    with pytest.raises(
+        InputError,
+        match=r"1 of 7 requests missing \(positions 1; shard 1/3 has "
+        r"1 of 2 rows\)",
+    ):
         merge_outputs(tmp_path / "x.jsonl", paths)
-    with pytest.raises(InputError, match=r"4 of 7 requests missing .*shard 0/3 has 0 of 3 rows "
-                                         r"\(no file given\)"):
+    with pytest.raises(
+        InputError,
+        match=r"4 of 7 requests missing .*shard 0/3 has 0 of 3 rows "
+        r"\(no file given\)",
+    ):
         merge_outputs(tmp_path / "x.jsonl", paths[1:])
     assert not (tmp_path / "x.jsonl").exists()
     paths[1].write_text(lines[1] + '{"id": "r7", "sta', encoding="utf-8")  # killed mid-write

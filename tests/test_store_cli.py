@@ -24,8 +24,13 @@ from flexjudge.cli.main import cli
 
 EXE = shutil.which("flexjudge")
 N_LINES, N_KEYS, VOTES = 12, 11, 2  # one line has a missing image: an error record, no key
-NO_SHARD_ENV = {"RANK": None, "WORLD_SIZE": None, "SLURM_ARRAY_TASK_ID": None,
-                "SLURM_ARRAY_TASK_COUNT": None, "SLURM_ARRAY_TASK_MIN": None}
+NO_SHARD_ENV = {
+    "RANK": None,
+    "WORLD_SIZE": None,
+    "SLURM_ARRAY_TASK_ID": None,
+    "SLURM_ARRAY_TASK_COUNT": None,
+    "SLURM_ARRAY_TASK_MIN": None,
+}
 SUMMARY = re.compile(r"(\d+) engine requests from the store, (\d+) generated")
 
 
@@ -38,8 +43,11 @@ def requests_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lines = []
     for i in range(N_LINES):
         row: dict = {"id": f"r{i}", "instruction": f"Question {i}?"}
-        row.update({"task": "score", "responses": [f"answer {i}"]} if i % 2 == 0 else
-                   {"task": "pairwise", "responses": [f"left {i}", f"right {i}"]})
+        row.update(
+            {"task": "score", "responses": [f"answer {i}"]}
+            if i % 2 == 0
+            else {"task": "pairwise", "responses": [f"left {i}", f"right {i}"]}
+        )
         if i % 4 == 1:
             row["images"] = ["pic.png"]
         if i == 6:
@@ -52,8 +60,21 @@ def requests_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_args(requests: Path, model: Path, output: Path, *extra: str) -> list[str]:
-    return ["run", str(requests), "--model", str(model), "--output", str(output),
-            "--max-new-tokens", "4", "--votes", str(VOTES), "--batch-size", "1", *extra]
+    return [
+        "run",
+        str(requests),
+        "--model",
+        str(model),
+        "--output",
+        str(output),
+        "--max-new-tokens",
+        "4",
+        "--votes",
+        str(VOTES),
+        "--batch-size",
+        "1",
+        *extra,
+    ]
 
 
 def invoke(*args: str, env: dict | None = None, code: int = 0):
@@ -69,7 +90,8 @@ def clean(requests_file: Path, tiny_vl: Path, tmp_path_factory: pytest.TempPathF
     result = invoke(*run_args(requests_file, tiny_vl, out))
     assert SUMMARY.search(result.output).groups() == ("0", str(N_KEYS))  # type: ignore[union-attr]
     assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == [
-        f"r{i}" for i in range(N_LINES)]
+        f"r{i}" for i in range(N_LINES)
+    ]
     return out
 
 
@@ -91,8 +113,9 @@ def stored(store: Path) -> tuple[int, list[int]]:
 def contents(store: Path) -> list[tuple]:
     con = sqlite3.connect(store)
     try:
-        return con.execute("SELECT key, vote, text, finish_reason, n_tokens FROM completions "
-                           "ORDER BY key, vote").fetchall()
+        return con.execute(
+            "SELECT key, vote, text, finish_reason, n_tokens FROM completions ORDER BY key, vote"
+        ).fetchall()
     finally:
         con.close()
 
@@ -118,8 +141,13 @@ def test_sigkilled_runs_resume_to_the_clean_output(requests_file, tiny_vl, clean
         # plus a random few milliseconds: between a store write and its verdict line, or not.
         # The cap keeps the last kill a few requests before the end, however slow the machine.
         target = min(N_LINES - 3, done + rng.randint(1, 3))
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while proc.poll() is None and lines_in(out) < target and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -147,16 +175,26 @@ def test_shards_merge_to_the_unsharded_output(requests_file, tiny_vl, clean, tmp
     out = tmp_path / "out.jsonl"
     invoke(*run_args(requests_file, tiny_vl, out, "--shard", "0/3"))
     invoke(*run_args(requests_file, tiny_vl, out), env={"RANK": "1", "WORLD_SIZE": "3"})
-    invoke(*run_args(requests_file, tiny_vl, out),
-           env={"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "3",
-                "SLURM_ARRAY_TASK_MIN": "1"})
+    invoke(
+        *run_args(requests_file, tiny_vl, out),
+        env={
+            "SLURM_ARRAY_TASK_ID": "3",
+            "SLURM_ARRAY_TASK_COUNT": "3",
+            "SLURM_ARRAY_TASK_MIN": "1",
+        },
+    )
     shards = [tmp_path / f"out.shard-{i}-of-3.jsonl" for i in range(3)]
     assert [lines_in(p) for p in shards] == [4, 4, 4]
     assert [json.loads(x)["shard"]["position"] for x in shards[1].read_text().splitlines()] == [
-        1, 4, 7, 10]
+        1,
+        4,
+        7,
+        10,
+    ]
     merged = tmp_path / "merged.jsonl"
-    result = invoke("merge", str(merged), *map(str, shards[::-1]), "--store",
-                    str(tmp_path / "merged.sqlite"))
+    result = invoke(
+        "merge", str(merged), *map(str, shards[::-1]), "--store", str(tmp_path / "merged.sqlite")
+    )
     assert "merged 12 verdicts from 3 shards" in result.output
     assert merged.read_bytes() == clean.read_bytes()
     assert contents(tmp_path / "merged.sqlite") == contents(clean.with_suffix(".sqlite"))
@@ -164,8 +202,9 @@ def test_shards_merge_to_the_unsharded_output(requests_file, tiny_vl, clean, tmp
     lines = shards[2].read_text().splitlines(keepends=True)
     shards[2].write_text("".join(lines[:1] + lines[2:]))  # r5 is gone
     bad = invoke("merge", str(tmp_path / "bad.jsonl"), *map(str, shards), code=2)
-    assert ("error: cannot merge: 1 of 12 requests missing (positions 5; shard 2/3 has 3 of 4 "
-            "rows)") in bad.output
+    assert (
+        "error: cannot merge: 1 of 12 requests missing (positions 5; shard 2/3 has 3 of 4 rows)"
+    ) in bad.output
     shards[2].write_text("".join(lines[:2] + lines[1:]))  # r5 twice
     bad = invoke("merge", str(tmp_path / "bad.jsonl"), *map(str, shards), code=2)
     assert "1 duplicated rows: id 'r5' at position 5" in bad.output

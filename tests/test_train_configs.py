@@ -43,9 +43,9 @@ def test_launch_config_is_what_accelerate_reads(path: Path):
 
 def _layered(tmp_path: Path, yaml_text: str | None, cli: list[str]) -> dict:
     """The options `train` would use, without training: the command stops in train_sft."""
-    import flexjudge.train as train_pkg
     from click.testing import CliRunner
 
+    import flexjudge.train as train_pkg
     from flexjudge.cli.train_cmd import train
 
     seen: dict = {}
@@ -58,8 +58,10 @@ def _layered(tmp_path: Path, yaml_text: str | None, cli: list[str]) -> dict:
         raise Stop
 
     data = tmp_path / "rows.jsonl"
-    data.write_text('{"prompt": [{"role": "user", "content": "q"}], '
-                    '"completion": [{"role": "assistant", "content": "a"}]}\n')
+    data.write_text(
+        '{"prompt": [{"role": "user", "content": "q"}], '
+        '"completion": [{"role": "assistant", "content": "a"}]}\n'
+    )
     args = ["--model", "m", "--data", str(data), "--output", str(tmp_path / "o"), *cli]
     if yaml_text is not None:
         (tmp_path / "c.yaml").write_text(yaml_text)
@@ -89,17 +91,23 @@ def test_paper_recipe_layers_under_command_line_options(tmp_path: Path):
 
 
 def test_config_sets_lora_and_types_values_like_the_options(tmp_path: Path):
-    seen = _layered(tmp_path, "lora: true\nlora-rank: 8\nlora_targets: [q_proj, v_proj]\n"
-                              "lr: 1e-4\nfreeze_vision: true\n", ["--lora-rank", "4"])
+    seen = _layered(
+        tmp_path,
+        "lora: true\nlora-rank: 8\nlora_targets: [q_proj, v_proj]\nlr: 1e-4\nfreeze_vision: true\n",
+        ["--lora-rank", "4"],
+    )
     assert seen["lora"].rank == 4 and seen["lora"].targets == ("q_proj", "v_proj")
     assert seen["learning_rate"] == 1e-4 and seen["freeze_vision"] is True
 
 
-@pytest.mark.parametrize("text, message", [
-    ("learning_rate: 1.0e-5\n", "unknown key 'learning_rate'"),
-    ("- lr\n", "mapping"),
-    ("batch_size: two\n", "batch_size"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("learning_rate: 1.0e-5\n", "unknown key 'learning_rate'"),
+        ("- lr\n", "mapping"),
+        ("batch_size: two\n", "batch_size"),
+    ],
+)
 def test_bad_config_is_a_config_error(tmp_path: Path, text: str, message: str):
     with pytest.raises(ConfigError, match=message):
         _layered(tmp_path, text, [])

@@ -14,11 +14,10 @@ import os
 import subprocess
 import sys
 
+from flexjudge.train import write_rows
 from test_train_cli import curated_rows
 
-from flexjudge.train import write_rows
-
-DRIVER = r'''
+DRIVER = r"""
 import hashlib, json, os, sys
 import trl
 
@@ -58,7 +57,7 @@ trl.SFTTrainer.training_step = training_step
 trl.SFTTrainer.save_model = save_model
 from flexjudge.train.__main__ import main
 main(argv)
-'''
+"""
 
 
 def _row_key(tokenizer, row: dict) -> str:
@@ -77,15 +76,47 @@ def test_two_cpu_processes_train_data_parallel_to_identical_weights(tiny_vl, tmp
     report.mkdir()
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-           "TOKENIZERS_PARALLELISM": "false", "CUDA_VISIBLE_DEVICES": ""}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "CUDA_VISIBLE_DEVICES": "",
+    }
     # 8 rows, 2 per device, 2 processes: 2 steps are one pass over the data, half per rank.
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(driver), str(report), "--model", str(tiny_vl), "--data", str(data),
-         "--output", str(out), "--max-steps", "2", "--batch-size", "2", "--lr", "3e-3",
-         "--warmup-ratio", "0", "--lr-scheduler", "constant", "--json"],
-        capture_output=True, text=True, timeout=300, env=env)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(driver),
+            str(report),
+            "--model",
+            str(tiny_vl),
+            "--data",
+            str(data),
+            "--output",
+            str(out),
+            "--max-steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--lr",
+            "3e-3",
+            "--warmup-ratio",
+            "0",
+            "--lr-scheduler",
+            "constant",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-4000:])
     assert "effective batch size: 4 = 2 per device x 1 accumulation x 2 process(es)" in proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -107,5 +138,8 @@ def test_two_cpu_processes_train_data_parallel_to_identical_weights(tiny_vl, tmp
     # The saved checkpoint is rank 0's trained model, not the base one.
     from safetensors.torch import load_file
 
-    base, tuned = load_file(str(tiny_vl / "model.safetensors")), load_file(str(out / "model.safetensors"))
+    base, tuned = (
+        load_file(str(tiny_vl / "model.safetensors")),
+        load_file(str(out / "model.safetensors")),
+    )
     assert any(not (base[k] == tuned[k]).all() for k in base)

@@ -24,8 +24,15 @@ def test_full_omni_base_gives_a_full_trained_checkpoint(tmp_path):
     base = build_tiny_model(tmp_path / "omni-full", arch="qwen2_5_omni_full")
     rows = build_rows(it.example for it in make_set(8, seed=3))
     out = tmp_path / "trained"
-    train_sft(base, rows, out, max_steps=2, per_device_train_batch_size=4, learning_rate=1e-2,
-              max_length=1024)
+    train_sft(
+        base,
+        rows,
+        out,
+        max_steps=2,
+        per_device_train_batch_size=4,
+        learning_rate=1e-2,
+        max_length=1024,
+    )
     assert json.loads((out / "config.json").read_text())["model_type"] == "qwen2_5_omni"
     before, after = _tensors(base), _tensors(out)
     talker = [k for k in before if k.startswith("talker.")]

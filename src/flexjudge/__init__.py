@@ -7,7 +7,12 @@ One path: a :class:`JudgeRequest` becomes a prompt, an engine generates, the par
 from importlib import metadata as _metadata
 
 from flexjudge.errors import (
-    ConfigError, EngineError, FlexJudgeError, InputError, MediaError, ModelLoadError,
+    ConfigError,
+    EngineError,
+    FlexJudgeError,
+    InputError,
+    MediaError,
+    ModelLoadError,
 )
 from flexjudge.judge import Judge, JudgeConfig
 from flexjudge.request import Candidate, JudgeRequest, Scale, Task

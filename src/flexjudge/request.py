@@ -25,7 +25,7 @@ class Task(str, enum.Enum):
     LABEL = "label"  #: two responses, one of the four GenAI-Bench verdicts
 
     @classmethod
-    def parse(cls, value: "str | Task") -> "Task":
+    def parse(cls, value: str | Task) -> Task:
         if isinstance(value, Task):
             return value
         key = str(value).strip().lower()
@@ -38,10 +38,17 @@ class Task(str, enum.Enum):
 
 
 _TASK_ALIASES = {
-    "score": Task.SCORE, "single": Task.SCORE,
-    "pairwise": Task.PAIRWISE, "pair": Task.PAIRWISE, "compare": Task.PAIRWISE,
-    "batch": Task.BATCH, "rank": Task.BATCH, "ranking": Task.BATCH,
-    "label": Task.LABEL, "labels": Task.LABEL, "verdict": Task.LABEL,
+    "score": Task.SCORE,
+    "single": Task.SCORE,
+    "pairwise": Task.PAIRWISE,
+    "pair": Task.PAIRWISE,
+    "compare": Task.PAIRWISE,
+    "batch": Task.BATCH,
+    "rank": Task.BATCH,
+    "ranking": Task.BATCH,
+    "label": Task.LABEL,
+    "labels": Task.LABEL,
+    "verdict": Task.LABEL,
 }
 
 _SCALE_RE = re.compile(r"^\s*(\d+(?:\.(\d+))?)\s*-\s*(\d+(?:\.(\d+))?)\s*$")
@@ -57,7 +64,7 @@ class Scale:
     decimals: int = 0
 
     @classmethod
-    def parse(cls, value: "str | Scale") -> "Scale":
+    def parse(cls, value: str | Scale) -> Scale:
         if isinstance(value, Scale):
             return value
         m = _SCALE_RE.match(str(value))
@@ -187,7 +194,7 @@ class JudgeRequest(BaseModel):
         return [Candidate(text=r) if isinstance(r, str) else r for r in v]
 
     @model_validator(mode="after")
-    def _check(self) -> "JudgeRequest":
+    def _check(self) -> JudgeRequest:
         low, high = RESPONSE_COUNTS[self.task]
         n = len(self.responses)
         if not low <= n <= high:
@@ -197,7 +204,9 @@ class JudgeRequest(BaseModel):
             raise ValueError("instruction is empty")
         if self.protocol != "default":
             if self.task is not Task.SCORE:
-                raise ValueError(f"protocol {self.protocol} takes task score, got {self.task.value}")
+                raise ValueError(
+                    f"protocol {self.protocol} takes task score, got {self.task.value}"
+                )
             if self.scale == DEFAULT_SCALE:
                 self.scale = Scale.parse(PROTOCOL_SCALES[self.protocol])
         for i, r in enumerate(self.responses):
@@ -206,7 +215,7 @@ class JudgeRequest(BaseModel):
         return self
 
     @classmethod
-    def build(cls, **fields: Any) -> "JudgeRequest":
+    def build(cls, **fields: Any) -> JudgeRequest:
         """Validate fields into a request, raising :class:`InputError` naming the item."""
         try:
             return cls.model_validate(fields)
@@ -232,4 +241,3 @@ def _short(exc: Exception) -> str:
             parts.append(f"{loc}: {msg}" if loc else msg)
         return "; ".join(parts)
     return str(exc)
-

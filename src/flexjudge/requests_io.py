@@ -8,8 +8,9 @@ paths are resolved against the request file's folder.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from flexjudge.errors import InputError
 from flexjudge.judge.pipeline import error_verdict
@@ -19,8 +20,9 @@ from flexjudge.verdict import Verdict
 _MEDIA_FIELDS = ("images", "videos", "audios")
 
 
-def read_requests(path: str | Path, defaults: dict[str, Any] | None = None
-                  ) -> Iterator[JudgeRequest | Verdict]:
+def read_requests(
+    path: str | Path, defaults: dict[str, Any] | None = None
+) -> Iterator[JudgeRequest | Verdict]:
     """Yield a request (or an error verdict) per non-blank line; fields absent from a line
     take ``defaults`` (e.g. the CLI's ``--scale``)."""
     path = Path(path)
@@ -32,15 +34,20 @@ def read_requests(path: str | Path, defaults: dict[str, Any] | None = None
             yield parse_request_line(line, lineno, base, defaults or {})
 
 
-def parse_request_line(line: str, lineno: int, base: Path, defaults: dict[str, Any]
-                       ) -> JudgeRequest | Verdict:
+def parse_request_line(
+    line: str, lineno: int, base: Path, defaults: dict[str, Any]
+) -> JudgeRequest | Verdict:
     where = f"line {lineno}"
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        return error_verdict(where, "", f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
+        return error_verdict(
+            where, "", f"{where}: not valid JSON ({exc.msg} at column {exc.colno})"
+        )
     if not isinstance(obj, dict):
-        return error_verdict(where, "", f"{where}: expected a JSON object, got {type(obj).__name__}")
+        return error_verdict(
+            where, "", f"{where}: expected a JSON object, got {type(obj).__name__}"
+        )
     rid = obj.get("id")
     fields = {**{k: v for k, v in defaults.items() if v is not None}, **obj}
     fields.setdefault("id", where)
@@ -52,8 +59,9 @@ def parse_request_line(line: str, lineno: int, base: Path, defaults: dict[str, A
     try:
         return JudgeRequest.build(**fields)
     except InputError as exc:
-        return error_verdict(str(rid) if rid is not None else where, str(obj.get("task", "")),
-                             f"{where}: {exc}")
+        return error_verdict(
+            str(rid) if rid is not None else where, str(obj.get("task", "")), f"{where}: {exc}"
+        )
 
 
 def _resolve(base: Path, value: Any) -> Any:

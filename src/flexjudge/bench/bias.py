@@ -64,7 +64,8 @@ class PositionBias:
             "first_position_win_rate": judge_first,
             "human_first_position_rate": human_first,
             "first_position_excess": (judge_first - human_first)
-            if judge_first is not None and human_first is not None else None,
+            if judge_first is not None and human_first is not None
+            else None,
             "decisive_votes": self.decisive,
             "judge_tie_rate": rate(self.judge_ties, self.valid),
             "human_tie_rate": rate(self.gold_ties, self.items),

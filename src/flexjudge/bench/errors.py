@@ -16,7 +16,7 @@ class BenchmarkDataError(InputError):
 
     def __init__(
         self,
-        path: "Path | str",
+        path: Path | str,
         cause: str,
         *,
         line: int | None = None,

@@ -68,17 +68,25 @@ class _Scorer:
             per_vote.append(self.bench.predict(d, item) if d.ok else None)
         self.runs.append(per_vote)
         if self.pairwise:
-            self.bias.add(self.bench.gold_winner(item), votes or [],
-                          verdict.get("order_agreement") if isinstance(verdict, Mapping)
-                          else verdict.order_agreement)
+            self.bias.add(
+                self.bench.gold_winner(item),
+                votes or [],
+                verdict.get("order_agreement")
+                if isinstance(verdict, Mapping)
+                else verdict.order_agreement,
+            )
 
     def result(self, split: str, protocol: Protocol) -> dict[str, Any]:
         headline = self.bench.score(self.cols, split)
         n_runs = max((len(r) for r in self.runs), default=0)
         metrics: dict[str, Metric] = dict(headline)
         if n_runs > 1:
-            per_run = [self.bench.score(self.cols.with_preds(
-                [r[i] if i < len(r) else None for r in self.runs]), split) for i in range(n_runs)]
+            per_run = [
+                self.bench.score(
+                    self.cols.with_preds([r[i] if i < len(r) else None for r in self.runs]), split
+                )
+                for i in range(n_runs)
+            ]
             rolled = {how: _over_runs(per_run, how) for how in ("mean", "median", "worst")}
             if protocol.aggregate != "vote":
                 metrics = dict(rolled[protocol.aggregate])
@@ -88,9 +96,14 @@ class _Scorer:
                 for how in ("mean", "median", "worst"):
                     metrics[f"{k}@runs_{how}"] = rolled[how][k]
         result: dict[str, Any] = {
-            "benchmark": self.bench.name, "split": split, "n_items": len(self.cols),
-            "protocol": protocol.as_dict(), "runs": n_runs, "metric_rules": self.bench.metric_rules,
-            "counts": self.counts, "metrics": {k: m.as_dict() for k, m in metrics.items()},
+            "benchmark": self.bench.name,
+            "split": split,
+            "n_items": len(self.cols),
+            "protocol": protocol.as_dict(),
+            "runs": n_runs,
+            "metric_rules": self.bench.metric_rules,
+            "counts": self.counts,
+            "metrics": {k: m.as_dict() for k, m in metrics.items()},
         }
         if self.pairwise:
             result["position_bias"] = self.bias.as_dict()
@@ -113,11 +126,19 @@ def _over_runs(per_run: Sequence[Mapping[str, Metric]], how: str) -> dict[str, M
             value = float(statistics.median(values))
         else:  # worst: the highest distance, the lowest rate or correlation
             value = max(values) if first.kind == "distance" else min(values)
-        out[key] = Metric(key, value, sum(m.n for m in ms), sum(m.n_invalid for m in ms),
-                          f"{how} over {len(ms)} runs (run i = sample i of every item); "
-                          f"n and n_invalid summed over runs", first.kind,
-                          {"runs": len(ms), **{f"run_{i}": m.value for i, m in enumerate(ms)
-                                               if m.value is not None}})
+        out[key] = Metric(
+            key,
+            value,
+            sum(m.n for m in ms),
+            sum(m.n_invalid for m in ms),
+            f"{how} over {len(ms)} runs (run i = sample i of every item); "
+            f"n and n_invalid summed over runs",
+            first.kind,
+            {
+                "runs": len(ms),
+                **{f"run_{i}": m.value for i, m in enumerate(ms) if m.value is not None},
+            },
+        )
     return out
 
 
@@ -148,8 +169,9 @@ def _resized(fields: Mapping[str, Any], size: int) -> dict[str, Any]:
     return out
 
 
-def _requests(items: Iterable[Item], pending: deque[Item], protocol: Protocol,
-              missing: str, scorer: _Scorer) -> Iterator[JudgeRequest | Verdict]:
+def _requests(
+    items: Iterable[Item], pending: deque[Item], protocol: Protocol, missing: str, scorer: _Scorer
+) -> Iterator[JudgeRequest | Verdict]:
     for item in items:
         if item.problem is not None:
             if missing == "skip":
@@ -170,10 +192,20 @@ def _requests(items: Iterable[Item], pending: deque[Item], protocol: Protocol,
         yield request
 
 
-def evaluate(benchmark: str, data: str | Path, judge: Any, output: Path, *,
-             split: str | None = None, media_root: Path | None = None,
-             protocol: Protocol | None = None, limit: int | None = None,
-             missing: str = "error", cache: bool = True, shard: Shard | None = None) -> dict[str, Any]:
+def evaluate(
+    benchmark: str,
+    data: str | Path,
+    judge: Any,
+    output: Path,
+    *,
+    split: str | None = None,
+    media_root: Path | None = None,
+    protocol: Protocol | None = None,
+    limit: int | None = None,
+    missing: str = "error",
+    cache: bool = True,
+    shard: Shard | None = None,
+) -> dict[str, Any]:
     """Judge ``benchmark`` with ``judge`` (a :class:`flexjudge.Judge`) and write
     ``verdicts.jsonl``, ``metrics.json`` and ``report.md`` under ``output``.
 
@@ -194,8 +226,13 @@ def evaluate(benchmark: str, data: str | Path, judge: Any, output: Path, *,
     protocol = protocol or bench.protocol_for(split)
     if missing not in ("error", "skip"):
         raise ConfigError(f"missing must be 'error' or 'skip', got {missing!r}")
-    judge.config = replace(judge.config, votes=protocol.samples, order=protocol.order,
-                           temperature=protocol.temperature, top_p=protocol.top_p)
+    judge.config = replace(
+        judge.config,
+        votes=protocol.samples,
+        order=protocol.order,
+        temperature=protocol.temperature,
+        top_p=protocol.top_p,
+    )
     if shard is not None:
         output = output / f"shard-{shard.index}-of-{shard.count}"
     output.mkdir(parents=True, exist_ok=True)
@@ -218,15 +255,27 @@ def evaluate(benchmark: str, data: str | Path, judge: Any, output: Path, *,
         judge.engine = engine
         store.close()
     result = scorer.result(split, protocol)
-    result.update(data=str(data), media_root=str(media_root) if media_root else None,
-                  judge={"engine": engine.info.engine, "model": engine.info.model,
-                         "config": dict(judge.config.__dict__)},
-                  store={"path": str(output / "store.sqlite"), "from_store": cached.stats.hits,
-                         "generated": cached.stats.generated})
+    result.update(
+        data=str(data),
+        media_root=str(media_root) if media_root else None,
+        judge={
+            "engine": engine.info.engine,
+            "model": engine.info.model,
+            "config": dict(judge.config.__dict__),
+        },
+        store={
+            "path": str(output / "store.sqlite"),
+            "from_store": cached.stats.hits,
+            "generated": cached.stats.generated,
+        },
+    )
     if shard is not None:
-        result["shard"] = {"index": shard.index, "count": shard.count,
-                           "note": "metrics of this shard only: score all shards' verdicts.jsonl "
-                                   "together with --predictions"}
+        result["shard"] = {
+            "index": shard.index,
+            "count": shard.count,
+            "note": "metrics of this shard only: score all shards' verdicts.jsonl "
+            "together with --predictions",
+        }
     write_outputs(result, output)
     return result
 
@@ -243,9 +292,15 @@ def _limited(items: Iterator[Item], limit: int | None) -> Iterator[Item]:
 # --------------------------------------------------------------------------------------------
 
 
-def score_verdicts(benchmark: str, verdicts: Path | Sequence[Path], data: str | Path, *,
-                   split: str | None = None, media_root: Path | None = None,
-                   protocol: Protocol | None = None) -> dict[str, Any]:
+def score_verdicts(
+    benchmark: str,
+    verdicts: Path | Sequence[Path],
+    data: str | Path,
+    *,
+    split: str | None = None,
+    media_root: Path | None = None,
+    protocol: Protocol | None = None,
+) -> dict[str, Any]:
     """Score flexjudge verdict JSONL (one file, or several such as the shards of a run)
     against the benchmark's items, matched by ``id``.
 
@@ -266,7 +321,9 @@ def score_verdicts(benchmark: str, verdicts: Path | Sequence[Path], data: str | 
                 dupes.append(key)
             by_id[key] = obj
     if dupes:
-        raise BenchmarkDataError(named, f"{len(dupes)} duplicate verdict ids, first: {dupes[:_FIRST]}")
+        raise BenchmarkDataError(
+            named, f"{len(dupes)} duplicate verdict ids, first: {dupes[:_FIRST]}"
+        )
     scorer = _Scorer(bench, split)
     missing: list[str] = []
     n_items = 0
@@ -280,13 +337,18 @@ def score_verdicts(benchmark: str, verdicts: Path | Sequence[Path], data: str | 
     if missing or by_id:
         extra = list(by_id)
         raise BenchmarkDataError(
-            named, f"verdicts do not match the items of {data}: "
-                      f"{n_items - len(missing) + len(extra)} verdicts vs {n_items} items; "
-                      f"{len(missing)} items without a verdict (first: {missing[:_FIRST]}); "
-                      f"{len(extra)} verdict ids not in the benchmark (first: {extra[:_FIRST]})")
+            named,
+            f"verdicts do not match the items of {data}: "
+            f"{n_items - len(missing) + len(extra)} verdicts vs {n_items} items; "
+            f"{len(missing)} items without a verdict (first: {missing[:_FIRST]}); "
+            f"{len(extra)} verdict ids not in the benchmark (first: {extra[:_FIRST]})",
+        )
     result = scorer.result(split, protocol)
-    result.update(data=str(data), predictions=[str(f) for f in files] if len(files) > 1 else str(files[0]),
-                  predictions_format="flexjudge_verdicts")
+    result.update(
+        data=str(data),
+        predictions=[str(f) for f in files] if len(files) > 1 else str(files[0]),
+        predictions_format="flexjudge_verdicts",
+    )
     return result
 
 

@@ -78,7 +78,9 @@ def iter_jsonl(path: Path | str) -> Iterator[tuple[int, dict[str, Any]]]:
                     path, f"malformed JSON ({exc.msg} at column {exc.colno})", line=lineno
                 ) from None
             if not isinstance(obj, dict):
-                raise BenchmarkDataError(path, f"expected a JSON object, got {type(obj).__name__}", line=lineno)
+                raise BenchmarkDataError(
+                    path, f"expected a JSON object, got {type(obj).__name__}", line=lineno
+                )
             yield lineno, obj
 
 
@@ -94,14 +96,23 @@ def load_json_array(path: Path | str) -> list[dict[str, Any]]:
         raise BenchmarkDataError(path, f"expected a JSON array, got {type(data).__name__}")
     for i, obj in enumerate(data):
         if not isinstance(obj, dict):
-            raise BenchmarkDataError(path, f"expected a JSON object, got {type(obj).__name__}", item=i)
+            raise BenchmarkDataError(
+                path, f"expected a JSON object, got {type(obj).__name__}", item=i
+            )
     return data
 
 
 class _Fields:
     """Typed access to one record's fields; every failure names the file and line/item."""
 
-    def __init__(self, obj: dict[str, Any], path: Path, *, line: int | None = None, item: object | None = None):
+    def __init__(
+        self,
+        obj: dict[str, Any],
+        path: Path,
+        *,
+        line: int | None = None,
+        item: object | None = None,
+    ):
         self.obj, self.path, self.line, self.item = obj, path, line, item
 
     def fail(self, cause: str) -> BenchmarkDataError:
@@ -376,7 +387,9 @@ def iter_somos_mos_list(path: Path | str) -> Iterator[SomosUtterance]:
             if lineno == 1 and row[0].strip() == "utteranceId":
                 continue
             if len(row) != 2:
-                raise BenchmarkDataError(path, f"expected 2 columns, got {len(row)}: {row!r}", line=lineno)
+                raise BenchmarkDataError(
+                    path, f"expected 2 columns, got {len(row)}: {row!r}", line=lineno
+                )
             utt = row[0].strip()
             stem = utt[:-4] if utt.endswith(".wav") else utt
             sentence, sep, system = stem.rpartition("_")
@@ -387,7 +400,9 @@ def iter_somos_mos_list(path: Path | str) -> Iterator[SomosUtterance]:
             try:
                 mos = float(row[1])
             except ValueError:
-                raise BenchmarkDataError(path, f"MOS {row[1]!r} is not a number", line=lineno) from None
+                raise BenchmarkDataError(
+                    path, f"MOS {row[1]!r} is not a number", line=lineno
+                ) from None
             if not 1.0 <= mos <= 5.0:
                 raise BenchmarkDataError(path, f"MOS {mos} is outside [1, 5]", line=lineno)
             yield SomosUtterance(utt, sentence, system, mos, lineno)
@@ -420,7 +435,11 @@ class _MLLMJudgeBase:
         """``image_path`` with the ``image/`` prefix that some files carry removed (the public
         files mix ``"100.jpg"`` and ``"image/100.jpg"``)."""
         p = PurePosixPath(self.image_path)
-        return str(PurePosixPath(*p.parts[1:])) if len(p.parts) > 1 and p.parts[0] == "image" else self.image_path
+        return (
+            str(PurePosixPath(*p.parts[1:]))
+            if len(p.parts) > 1 and p.parts[0] == "image"
+            else self.image_path
+        )
 
 
 @dataclass(frozen=True)
@@ -458,14 +477,20 @@ def _human_label(f: _Fields) -> Any:
     # The public pair_lite/batch files name the label `human_answer`, the others `human`.
     has_h, has_ha = "human" in f.obj, "human_answer" in f.obj
     if has_h and has_ha and f.obj["human"] != f.obj["human_answer"]:
-        raise f.fail(f"'human' {f.obj['human']!r} and 'human_answer' {f.obj['human_answer']!r} disagree")
+        raise f.fail(
+            f"'human' {f.obj['human']!r} and 'human_answer' {f.obj['human_answer']!r} disagree"
+        )
     if not (has_h or has_ha):
         raise f.fail("missing field 'human' (or 'human_answer')")
     return f.obj["human"] if has_h else f.obj["human_answer"]
 
 
 def _answer(f: _Fields, value: Any, what: str) -> JudgeAnswer:
-    if not (isinstance(value, dict) and isinstance(value.get("name"), str) and isinstance(value.get("answer"), str)):
+    if not (
+        isinstance(value, dict)
+        and isinstance(value.get("name"), str)
+        and isinstance(value.get("answer"), str)
+    ):
         raise f.fail(f"{what} must be an object with string 'name' and 'answer'")
     return JudgeAnswer(value["name"], value["answer"])
 
@@ -496,7 +521,11 @@ def iter_mllm_judge_score(path: Path | str) -> Iterator[MLLMJudgeScoreItem]:
         if human not in _MLLM_SCORES:
             raise f.fail(f"human score {human} is outside 1-5")
         yield MLLMJudgeScoreItem(
-            **_base(f), score_id=f.integer("score_id"), name=f.text("name"), answer=f.text("answer"), human=human
+            **_base(f),
+            score_id=f.integer("score_id"),
+            name=f.text("name"),
+            answer=f.text("answer"),
+            human=human,
         )
 
 
@@ -524,9 +553,16 @@ def iter_mllm_judge_batch(path: Path | str) -> Iterator[MLLMJudgeBatchItem]:
     path = Path(path)
     for lineno, obj in iter_jsonl(path):
         f = _Fields(obj, path, line=lineno)
-        answers = tuple(_answer(f, a, f"answers[{i}]") for i, a in enumerate(f.get("answers", list)))
+        answers = tuple(
+            _answer(f, a, f"answers[{i}]") for i, a in enumerate(f.get("answers", list))
+        )
         human = _human_label(f)
         letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[: len(answers)]
-        if not (isinstance(human, str) and human and set(human) <= set(letters) and len(set(human)) == len(human)):
+        if not (
+            isinstance(human, str)
+            and human
+            and set(human) <= set(letters)
+            and len(set(human)) == len(human)
+        ):
             raise f.fail(f"ranking {human!r} is not distinct letters from {letters!r}")
         yield MLLMJudgeBatchItem(**_base(f), answers=answers, human=human)

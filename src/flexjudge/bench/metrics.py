@@ -78,10 +78,14 @@ def _check_labels(labels: Sequence[Any], vocabulary: Sequence[Any], what: str) -
     allowed = set(vocabulary)
     for i, label in enumerate(labels):
         if label not in allowed:
-            raise ValueError(f"{what}: label {label!r} at index {i} is not one of {list(vocabulary)}")
+            raise ValueError(
+                f"{what}: label {label!r} at index {i} is not one of {list(vocabulary)}"
+            )
 
 
-def _rate(name: str, correct: int, n: int, n_invalid: int, note: str = "", **details: float | int) -> Metric:
+def _rate(
+    name: str, correct: int, n: int, n_invalid: int, note: str = "", **details: float | int
+) -> Metric:
     return Metric(name, correct / n if n else None, n, n_invalid, note, "rate", details)
 
 
@@ -171,7 +175,9 @@ def accuracy_by_category(
     """
 
     def acc(p: Sequence[str | None], y: Sequence[str], name: str) -> Metric:
-        return pairwise_accuracy(p, y, with_tie=True, choices=("A", "B", "tie"), tie="tie", name=name)
+        return pairwise_accuracy(
+            p, y, with_tie=True, choices=("A", "B", "tie"), tie="tie", name=name
+        )
 
     out = {"overall": acc(preds, labels, "overall")}
     for cat in categories:
@@ -180,8 +186,15 @@ def accuracy_by_category(
     rest = [i for i, g in enumerate(groups) if g not in set(categories)]
     if rest:
         m = acc([preds[i] for i in rest], [labels[i] for i in rest], unknown)
-        out[unknown] = Metric(unknown, m.value, m.n, m.n_invalid,
-                              "items of an unknown category: in overall only", m.kind, m.details)
+        out[unknown] = Metric(
+            unknown,
+            m.value,
+            m.n,
+            m.n_invalid,
+            "items of an unknown category: in overall only",
+            m.kind,
+            m.details,
+        )
     return out
 
 
@@ -219,7 +232,9 @@ def classification_metrics(
         per["recall"][str(c)] = rec
         per["f1"][str(c)] = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
     note = "one-vs-rest per class, 0 where denominator is 0, unweighted mean over classes"
-    out = {"accuracy": _rate("accuracy", correct, n, n_invalid, "invalid predictions count as wrong")}
+    out = {
+        "accuracy": _rate("accuracy", correct, n, n_invalid, "invalid predictions count as wrong")
+    }
     for key, values in per.items():
         mean = sum(values.values()) / len(classes) if n else None
         out[key] = Metric(
@@ -252,22 +267,36 @@ def _valid_pairs(
 
 
 def _correlation(
-    name: str, method: Literal["pearson", "spearman"], preds: Sequence[float | None], targets: Sequence[float]
+    name: str,
+    method: Literal["pearson", "spearman"],
+    preds: Sequence[float | None],
+    targets: Sequence[float],
 ) -> Metric:
     from scipy import stats  # scipy is the optional `bench` extra; import where needed
 
     x, y, n_invalid = _valid_pairs(preds, targets, name)
     base = "invalid predictions excluded"
     if len(x) < 2:
-        return Metric(name, None, len(preds), n_invalid, f"{base}; undefined: fewer than 2 valid pairs", "correlation")
+        return Metric(
+            name,
+            None,
+            len(preds),
+            n_invalid,
+            f"{base}; undefined: fewer than 2 valid pairs",
+            "correlation",
+        )
     if np.all(x == x[0]) or np.all(y == y[0]):
         side = "predictions" if np.all(x == x[0]) else "targets"
-        return Metric(name, None, len(preds), n_invalid, f"{base}; undefined: constant {side}", "correlation")
+        return Metric(
+            name, None, len(preds), n_invalid, f"{base}; undefined: constant {side}", "correlation"
+        )
     r = stats.pearsonr(x, y)[0] if method == "pearson" else stats.spearmanr(x, y)[0]
     return Metric(name, float(r), len(preds), n_invalid, base, "correlation")
 
 
-def pearson(preds: Sequence[float | None], targets: Sequence[float], *, name: str = "pearson") -> Metric:
+def pearson(
+    preds: Sequence[float | None], targets: Sequence[float], *, name: str = "pearson"
+) -> Metric:
     """Pearson's r (scipy.stats.pearsonr) between predictions and targets.
 
     Rule: micro over the valid pairs. Invalid: a ``None`` or non-finite prediction is excluded
@@ -278,7 +307,9 @@ def pearson(preds: Sequence[float | None], targets: Sequence[float], *, name: st
     return _correlation(name, "pearson", preds, targets)
 
 
-def spearman(preds: Sequence[float | None], targets: Sequence[float], *, name: str = "spearman") -> Metric:
+def spearman(
+    preds: Sequence[float | None], targets: Sequence[float], *, name: str = "spearman"
+) -> Metric:
     """Spearman's rho (scipy.stats.spearmanr, average ranks for ties) between predictions and targets.
 
     Same rules as :func:`pearson`: invalid predictions excluded and counted, ``None`` when undefined.
@@ -329,7 +360,9 @@ def system_correlations(
         else:
             pred_sums[s].append(float(p))
     names = list(target_sums)
-    sys_preds: list[float | None] = [float(np.mean(pred_sums[s])) if pred_sums[s] else None for s in names]
+    sys_preds: list[float | None] = [
+        float(np.mean(pred_sums[s])) if pred_sums[s] else None for s in names
+    ]
     if system_targets is not None:
         missing = [s for s in names if s not in system_targets]
         if missing:
@@ -341,9 +374,13 @@ def system_correlations(
     for key, fn in (("system_lcc", pearson), ("system_srcc", spearman)):
         m = fn(sys_preds, sys_targets, name=key)
         out[key] = Metric(
-            key, m.value, m.n, m.n_invalid,
+            key,
+            m.value,
+            m.n,
+            m.n_invalid,
             "per-system mean of valid predictions; systems without any excluded",
-            "correlation", {"invalid_utterances": bad_utts},
+            "correlation",
+            {"invalid_utterances": bad_utts},
         )
     return out
 
@@ -399,7 +436,10 @@ def by_source(
         groups.setdefault(s, []).append(i)
     for col in columns:
         _check_lengths(col, sources, "by_source")
-    return {s: metric(*[[col[i] for i in idx] for col in columns], **kwargs) for s, idx in groups.items()}
+    return {
+        s: metric(*[[col[i] for i in idx] for col in columns], **kwargs)
+        for s, idx in groups.items()
+    }
 
 
 def macro_average(per_source: Mapping[str, Metric], *, name: str = "macro") -> Metric:
@@ -463,13 +503,22 @@ def accuracy_with_without_tie(
     correct = [p is not None and p == y for p, y in zip(preds, labels)]
     kept = [i for i, p in enumerate(preds) if p != tie]
     n_ties = len(preds) - len(kept)
-    with_tie = _rate("accuracy_with_tie", sum(correct), len(labels), sum(invalid),
-                     "predicted ties and invalid predictions count as wrong",
-                     predicted_ties=n_ties)
-    without_tie = _rate("accuracy_without_tie", sum(correct[i] for i in kept), len(kept),
-                        sum(invalid[i] for i in kept),
-                        "items predicted as tie excluded; invalid predictions count as wrong",
-                        predicted_ties_excluded=n_ties)
+    with_tie = _rate(
+        "accuracy_with_tie",
+        sum(correct),
+        len(labels),
+        sum(invalid),
+        "predicted ties and invalid predictions count as wrong",
+        predicted_ties=n_ties,
+    )
+    without_tie = _rate(
+        "accuracy_without_tie",
+        sum(correct[i] for i in kept),
+        len(kept),
+        sum(invalid[i] for i in kept),
+        "items predicted as tie excluded; invalid predictions count as wrong",
+        predicted_ties_excluded=n_ties,
+    )
     return {"accuracy_with_tie": with_tie, "accuracy_without_tie": without_tie}
 
 
@@ -477,7 +526,10 @@ def accuracy_with_without_tie(
 # Best-of-N selection
 # --------------------------------------------------------------------------------------------
 
-def best_of_n(molecules: list[str], scores: list[float | None], correct: list[bool]) -> dict[str, Metric]:
+
+def best_of_n(
+    molecules: list[str], scores: list[float | None], correct: list[bool]
+) -> dict[str, Metric]:
     """Best-of-N selection by a judge: ``best_of_n_accuracy`` and ``candidate_accuracy``.
 
     ``molecules[i]`` groups candidate i with the other candidates of its molecule (or prompt),
@@ -508,16 +560,30 @@ def best_of_n(molecules: list[str], scores: list[float | None], correct: list[bo
     n = len(per)
     sizes = [len(c) for c in per.values()]
     details: Mapping[str, float | int] = {
-        "molecules": n, "candidates": len(scores),
+        "molecules": n,
+        "candidates": len(scores),
         "invalid_candidates": sum(s is None for s in scores),
-        "min_n": min(sizes, default=0), "max_n": max(sizes, default=0)}
+        "min_n": min(sizes, default=0),
+        "max_n": max(sizes, default=0),
+    }
     return {
         "best_of_n_accuracy": Metric(
-            "best_of_n_accuracy", sum(chosen) / n if n else None, n, no_valid,
+            "best_of_n_accuracy",
+            sum(chosen) / n if n else None,
+            n,
+            no_valid,
             "top judge score per molecule; ties = expected accuracy of a random tie-break; "
-            "molecules without a valid verdict wrong", "rate", details),
+            "molecules without a valid verdict wrong",
+            "rate",
+            details,
+        ),
         "candidate_accuracy": Metric(
-            "candidate_accuracy", sum(random_pick) / n if n else None, n, 0,
+            "candidate_accuracy",
+            sum(random_pick) / n if n else None,
+            n,
+            0,
             "mean fraction of correct candidates per molecule (a random pick, judge not used)",
-            "rate", details),
+            "rate",
+            details,
+        ),
     }

@@ -97,8 +97,13 @@ def iter_verdict_objects(path: Path | str) -> Iterator[dict[str, Any]]:
         if obj["label"] is not None and obj["label"] not in VERDICT_LABELS:
             raise fail(f"label {obj['label']!r} is not one of {list(VERDICT_LABELS)} or null")
         scores = obj["scores"]
-        if scores is not None and (not isinstance(scores, list) or not all(
-                isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) for s in scores)):
+        if scores is not None and (
+            not isinstance(scores, list)
+            or not all(
+                isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s)
+                for s in scores
+            )
+        ):
             raise fail(f"scores must be a list of finite numbers or null, got {scores!r}")
         votes = obj.get("votes") or []
         if not isinstance(votes, list) or not all(isinstance(v, dict) for v in votes):
@@ -209,7 +214,9 @@ def _score_pandalm(predictions: Path, data: Path | None) -> dict[str, Any]:
     item_ids = [str(it.idx) for it in items]
     labels = [it.label for it in items]
     if _sniff(predictions) != "array":
-        raise BenchmarkDataError(predictions, "not a PandaLM result array nor a flexjudge verdict JSONL")
+        raise BenchmarkDataError(
+            predictions, "not a PandaLM result array nor a flexjudge verdict JSONL"
+        )
     judgments = load_pandalm_judgments(predictions)
     pos = _match([str(j.idx) for j in judgments], item_ids, predictions, data)
     garbage = 0
@@ -223,12 +230,18 @@ def _score_pandalm(predictions: Path, data: Path | None) -> dict[str, Any]:
     metrics = classification_metrics(preds, labels, classes=(0, 1, 2))
     if garbage:
         note = f"{garbage} 'garbage' predictions read as tie (PandaLM published rule)"
-        metrics = {k: Metric(m.name, m.value, m.n, m.n_invalid, f"{m.note}; {note}", m.kind, m.details)
-                   for k, m in metrics.items()}
+        metrics = {
+            k: Metric(m.name, m.value, m.n, m.n_invalid, f"{m.note}; {note}", m.kind, m.details)
+            for k, m in metrics.items()
+        }
     strict_acc = classification_metrics(strict, labels, classes=(0, 1, 2))["accuracy"]
     metrics["accuracy_strict"] = Metric(
-        "accuracy_strict", strict_acc.value, strict_acc.n, strict_acc.n_invalid,
-        "'garbage' counted as invalid (wrong), flexjudge's general rule", "rate",
+        "accuracy_strict",
+        strict_acc.value,
+        strict_acc.n,
+        strict_acc.n_invalid,
+        "'garbage' counted as invalid (wrong), flexjudge's general rule",
+        "rate",
     )
     return {
         "benchmark": "pandalm",
@@ -274,9 +287,13 @@ def _score_genai(predictions: Path, data: Path | None, split: str | None) -> dic
         null_votes = sum(1 for v in ordered if v is None)
         preds = [genai_vote(v) for v in ordered]
     else:
-        raise BenchmarkDataError(predictions, "a JSON array is not a GenAI-Bench predictions format")
+        raise BenchmarkDataError(
+            predictions, "a JSON array is not a GenAI-Bench predictions format"
+        )
     acc = label_accuracy(preds, labels, vocabulary=GENAI_VOTES)
-    split = split or genai_bench_task(data or predictions) or genai_bench_task(predictions) or "unknown"
+    split = (
+        split or genai_bench_task(data or predictions) or genai_bench_task(predictions) or "unknown"
+    )
     return {
         "benchmark": "genai_bench",
         "split": split,
@@ -326,7 +343,11 @@ def score_predictions(
     reported as ``counts["garbage_read_as_tie"]``, and ``metrics["accuracy_strict"]`` gives the
     accuracy with them counted wrong.
     """
-    files = [Path(predictions)] if isinstance(predictions, (str, Path)) else [Path(p) for p in predictions]
+    files = (
+        [Path(predictions)]
+        if isinstance(predictions, (str, Path))
+        else [Path(p) for p in predictions]
+    )
     if not files:
         raise ConfigError("no predictions file given")
     predictions = files[0]
@@ -335,7 +356,9 @@ def score_predictions(
 
     key = canonical(benchmark)
     if key not in benchmark_names():
-        raise ConfigError(f"unknown benchmark {benchmark!r}: use one of {', '.join(benchmark_names())}")
+        raise ConfigError(
+            f"unknown benchmark {benchmark!r}: use one of {', '.join(benchmark_names())}"
+        )
     if _sniff(predictions) == "verdicts":  # flexjudge's own format: the harness scores it
         from flexjudge.bench.harness import score_verdicts
 
@@ -343,14 +366,18 @@ def score_predictions(
             raise ConfigError(f"scoring flexjudge verdicts of {key} needs its items: pass --data")
         return score_verdicts(key, files, data, split=split)
     if len(files) > 1:
-        raise ConfigError("several predictions files are read only in flexjudge's verdict format (the "
-                          "shards of a run); a published judge-output file is scored alone")
+        raise ConfigError(
+            "several predictions files are read only in flexjudge's verdict format (the "
+            "shards of a run); a published judge-output file is scored alone"
+        )
     if key == "pandalm":
         return _score_pandalm(predictions, data_path)
     if key == "genai_bench":
         return _score_genai(predictions, data_path, split)
-    raise ConfigError(f"{key}: only flexjudge verdict files can be scored; published judge-output "
-                      f"formats are read for {', '.join(BENCHMARKS)}")
+    raise ConfigError(
+        f"{key}: only flexjudge verdict files can be scored; published judge-output "
+        f"formats are read for {', '.join(BENCHMARKS)}"
+    )
 
 
 def metrics_json(result: dict[str, Any]) -> str:

@@ -38,10 +38,23 @@ def render_markdown(result: Mapping[str, Any]) -> str:
     notes: list[str] = []
     for name, m in result.get("metrics", {}).items():
         kind = m.get("kind", "rate")
-        published = [format_value(paper[name][model], kind) if model in paper.get(name, {}) else ""
-                     for model in models]
-        lines.append("| " + " | ".join([_cell(name), format_value(m.get("value"), kind), *published,
-                                         str(m.get("n", "")), _invalid(m)]) + " |")
+        published = [
+            format_value(paper[name][model], kind) if model in paper.get(name, {}) else ""
+            for model in models
+        ]
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    _cell(name),
+                    format_value(m.get("value"), kind),
+                    *published,
+                    str(m.get("n", "")),
+                    _invalid(m),
+                ]
+            )
+            + " |"
+        )
         if m.get("note"):
             notes.append(f"- {_cell(name)}: {_cell(m['note'])}")
     lines.append("")
@@ -58,7 +71,10 @@ def render_markdown(result: Mapping[str, Any]) -> str:
         lines += ["Counts: " + ", ".join(f"{k} = {v}" for k, v in counts.items()), ""]
     protocol = result.get("protocol")
     if isinstance(protocol, Mapping):
-        lines += ["Protocol: " + "; ".join(f"{k} = {v}" for k, v in protocol.items() if v != ""), ""]
+        lines += [
+            "Protocol: " + "; ".join(f"{k} = {v}" for k, v in protocol.items() if v != ""),
+            "",
+        ]
     elif protocol:
         lines += [f"Protocol: {protocol}", ""]
     if result.get("metric_rules"):

@@ -24,7 +24,9 @@ __all__ = ["Record", "iter_records", "resolve_media"]
 Record = tuple[int, dict[str, Any]]
 
 
-def iter_records(data: str | Path, *, split: str | None = None, config: str | None = None) -> Iterator[Record]:
+def iter_records(
+    data: str | Path, *, split: str | None = None, config: str | None = None
+) -> Iterator[Record]:
     """Stream the records of ``data`` (see the module doc). ``split``/``config`` select a
     Hugging Face split / configuration where ``data`` is a dataset."""
     path = Path(data)
@@ -40,8 +42,10 @@ def iter_records(data: str | Path, *, split: str | None = None, config: str | No
                 for row in reader:
                     yield reader.line_num, dict(row)
         else:
-            raise BenchmarkDataError(path, f"unsupported file type {suffix!r}: use .jsonl, .json, .csv "
-                                           "or a dataset folder")
+            raise BenchmarkDataError(
+                path,
+                f"unsupported file type {suffix!r}: use .jsonl, .json, .csv or a dataset folder",
+            )
         return
     yield from _iter_dataset(str(data), split=split, config=config)
 
@@ -50,12 +54,16 @@ def _iter_dataset(data: str, *, split: str | None, config: str | None) -> Iterat
     try:
         import datasets
     except ImportError as exc:
-        raise ConfigError("reading a dataset folder or hub id needs `datasets`: "
-                          "pip install 'flexjudge[train]'") from exc
+        raise ConfigError(
+            "reading a dataset folder or hub id needs `datasets`: pip install 'flexjudge[train]'"
+        ) from exc
     path = Path(data)
     try:
-        if path.is_dir() and ((path / "dataset_info.json").is_file() or (path / "state.json").is_file()
-                              or (path / "dataset_dict.json").is_file()):
+        if path.is_dir() and (
+            (path / "dataset_info.json").is_file()
+            or (path / "state.json").is_file()
+            or (path / "dataset_dict.json").is_file()
+        ):
             ds: Any = datasets.load_from_disk(str(path))
             if isinstance(ds, datasets.DatasetDict):
                 key = split or next(iter(ds))
@@ -65,12 +73,17 @@ def _iter_dataset(data: str, *, split: str | None, config: str | None) -> Iterat
         else:
             if not path.exists() and ("/" not in data or data.startswith((".", "/"))):
                 raise BenchmarkDataError(path, "no such file, folder or hub dataset id")
-            ds = datasets.load_dataset(data, config, split=split or "test", streaming=not path.exists())
+            ds = datasets.load_dataset(
+                data, config, split=split or "test", streaming=not path.exists()
+            )
     except BenchmarkDataError:
         raise
     except Exception as exc:  # the datasets library's own errors: offline, unknown id, bad config
-        raise BenchmarkDataError(path, f"cannot load as a dataset: {type(exc).__name__}: "
-                                       f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        raise BenchmarkDataError(
+            path,
+            f"cannot load as a dataset: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}",
+        ) from exc
     for i, row in enumerate(ds, start=1):
         yield i, dict(row)
 

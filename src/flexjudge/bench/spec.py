@@ -69,10 +69,18 @@ class Protocol:
         return replace(self, **kept)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"samples": self.samples, "aggregate": self.aggregate, "order": self.order,
-                "tie": self.tie, "temperature": self.temperature, "top_p": self.top_p,
-                "image_resize": f"{self.resize}x{self.resize} (squashed)" if self.resize
-                else "model's own preprocessing", "note": self.note}
+        return {
+            "samples": self.samples,
+            "aggregate": self.aggregate,
+            "order": self.order,
+            "tie": self.tie,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "image_resize": f"{self.resize}x{self.resize} (squashed)"
+            if self.resize
+            else "model's own preprocessing",
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)
@@ -110,9 +118,13 @@ class Decision:
         ok = get("status") == "ok" if get("status") is not None else bool(get("valid"))
         scores = get("scores")
         ranking = get("ranking")
-        return cls(ok, get("winner"), get("label"),
-                   tuple(float(s) for s in scores) if scores is not None else None,
-                   tuple(ranking) if ranking is not None else None)
+        return cls(
+            ok,
+            get("winner"),
+            get("label"),
+            tuple(float(s) for s in scores) if scores is not None else None,
+            tuple(ranking) if ranking is not None else None,
+        )
 
 
 @dataclass
@@ -173,11 +185,14 @@ class Benchmark:
     def check_split(self, split: str | None, data: str | Path | None = None) -> str:
         split = split or self.split_from(data) or self.splits[0]
         if split not in self.splits:
-            raise ConfigError(f"{self.name}: unknown split {split!r}; use one of {', '.join(self.splits)}")
+            raise ConfigError(
+                f"{self.name}: unknown split {split!r}; use one of {', '.join(self.splits)}"
+            )
         return split
 
-    def items(self, data: str | Path, split: str, *, media_root: Path | None,
-              protocol: Protocol) -> Iterator[Item]:
+    def items(
+        self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
+    ) -> Iterator[Item]:
         raise NotImplementedError
 
     def predict(self, decision: Decision, item: Item) -> Any:

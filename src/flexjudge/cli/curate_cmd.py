@@ -18,7 +18,9 @@ def _fields(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         name, sep, source = pair.partition("=")
         if not sep or not name.strip() or not source.strip():
-            raise ConfigError(f"--field takes NAME=SOURCE (e.g. question_body=prompt), got {pair!r}")
+            raise ConfigError(
+                f"--field takes NAME=SOURCE (e.g. question_body=prompt), got {pair!r}"
+            )
         out[name.strip()] = source.strip()
     return out
 
@@ -32,78 +34,154 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 @click.command()
 @click.argument("corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Training rows (JSONL) for `flexjudge train --data`.")
-@click.option("--stats", "stats_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Stats report (JSON). Default: OUTPUT with .stats.json.")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Training rows (JSONL) for `flexjudge train --data`.",
+)
+@click.option(
+    "--stats",
+    "stats_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Stats report (JSON). Default: OUTPUT with .stats.json.",
+)
 # -- corpus
-@click.option("--field", "fields", multiple=True, metavar="NAME=SOURCE",
-              help="Map a JudgeLM field (question_id, question_body, answer1_body, answer2_body, "
-                   "score) to this corpus's key. Repeatable.")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=SOURCE",
+    help="Map a JudgeLM field (question_id, question_body, answer1_body, answer2_body, "
+    "score) to this corpus's key. Repeatable.",
+)
 @click.option("--limit", type=int, default=None, help="Use the first N corpus rows only.")
 @click.option("--skip-malformed", is_flag=True, help="Leave malformed corpus rows out (counted).")
 # -- teacher
-@click.option("--teacher", default=None,
-              help="Teacher model to generate traces with (e.g. nuojohnchen/JudgeLRM-7B).")
+@click.option(
+    "--teacher",
+    default=None,
+    help="Teacher model to generate traces with (e.g. nuojohnchen/JudgeLRM-7B).",
+)
 @click.option("--engine", default="transformers", show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--dtype", default="auto", show_default=True)
-@click.option("--traces", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Trace file (append-only JSONL). With --teacher it is generated or resumed "
-                   "(default: OUTPUT with .traces.jsonl); alone, it is read.")
-@click.option("--teacher-outputs", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Official {prompt, text} files, aligned row by row with the corpus; the "
-                   "n-th file's traces get seed n. Repeatable.")
+@click.option(
+    "--traces",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Trace file (append-only JSONL). With --teacher it is generated or resumed "
+    "(default: OUTPUT with .traces.jsonl); alone, it is read.",
+)
+@click.option(
+    "--teacher-outputs",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Official {prompt, text} files, aligned row by row with the corpus; the "
+    "n-th file's traces get seed n. Repeatable.",
+)
 @click.option("--seeds", default="13,79", show_default=True, help="Teacher seeds.")
 @click.option("--temperature", default=0.1, show_default=True, type=float)
 @click.option("--top-p", default=0.95, show_default=True, type=float)
 @click.option("--max-new-tokens", default=4096, show_default=True, type=int)
 @click.option("--batch-size", default=8, show_default=True, type=int)
 # -- selection
-@click.option("--tokenizer", default=None,
-              help="Tokenizer to count tokens with (default: white-space words).")
+@click.option(
+    "--tokenizer", default=None, help="Tokenizer to count tokens with (default: white-space words)."
+)
 @click.option("--n-single", default=500, show_default=True, type=int)
 @click.option("--single-min-tokens", default=375, show_default=True, type=int)
 @click.option("--n-pairwise", default=500, show_default=True, type=int)
 @click.option("--pairwise-min-tokens", default=750, show_default=True, type=int)
-@click.option("--single-pick", type=click.Choice(["random", "longest"]), default="random",
-              show_default=True)
-@click.option("--cut", type=click.Choice(["prefix", "drop"]), default="prefix", show_default=True,
-              help="prefix: Assistant 1's reasoning ends before the first sentence mentioning "
-                   "Assistant 2; drop: every such sentence is removed.")
-@click.option("--rescale-share", default=0.5, show_default=True, type=float,
-              help="Probability that an example moves to the 1-5 scale.")
+@click.option(
+    "--single-pick", type=click.Choice(["random", "longest"]), default="random", show_default=True
+)
+@click.option(
+    "--cut",
+    type=click.Choice(["prefix", "drop"]),
+    default="prefix",
+    show_default=True,
+    help="prefix: Assistant 1's reasoning ends before the first sentence mentioning "
+    "Assistant 2; drop: every such sentence is removed.",
+)
+@click.option(
+    "--rescale-share",
+    default=0.5,
+    show_default=True,
+    type=float,
+    help="Probability that an example moves to the 1-5 scale.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--answer-first", is_flag=True, help="Targets with <answer> before <think> (ablation).")
-@click.option("--max-examples", type=int, default=None, help="Cap on the rows (data size ablation).")
+@click.option(
+    "--answer-first", is_flag=True, help="Targets with <answer> before <think> (ablation)."
+)
+@click.option(
+    "--max-examples", type=int, default=None, help="Cap on the rows (data size ablation)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the stats as JSON.")
-def curate(corpus: Path, output: Path, stats_path: Path | None, fields: tuple[str, ...],
-           limit: int | None, skip_malformed: bool, teacher: str | None, engine: str, device: str,
-           dtype: str, traces: Path | None, teacher_outputs: tuple[Path, ...], seeds: str,
-           temperature: float, top_p: float, max_new_tokens: int, batch_size: int,
-           tokenizer: str | None, as_json: bool, **selection: Any) -> None:
+def curate(
+    corpus: Path,
+    output: Path,
+    stats_path: Path | None,
+    fields: tuple[str, ...],
+    limit: int | None,
+    skip_malformed: bool,
+    teacher: str | None,
+    engine: str,
+    device: str,
+    dtype: str,
+    traces: Path | None,
+    teacher_outputs: tuple[Path, ...],
+    seeds: str,
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+    batch_size: int,
+    tokenizer: str | None,
+    as_json: bool,
+    **selection: Any,
+) -> None:
     """Curate a training set from a pairwise judging corpus (paper App. B.1).
 
     Traces come from exactly one source: --teacher (generated into --traces, resumable),
     --traces alone (read), or --teacher-outputs (official files)."""
     from flexjudge.curate import (
-        CurateConfig, TeacherSettings, TokenizerCounter, WhitespaceCounter, curate as run_curate,
-        generate_traces, import_official, read_corpus, read_traces, write_result,
+        CurateConfig,
+        TeacherSettings,
+        TokenizerCounter,
+        WhitespaceCounter,
+        generate_traces,
+        import_official,
+        read_corpus,
+        read_traces,
+        write_result,
+    )
+    from flexjudge.curate import (
+        curate as run_curate,
     )
 
-    sources = sum([teacher is not None, bool(teacher_outputs), traces is not None and teacher is None])
+    sources = sum(
+        [teacher is not None, bool(teacher_outputs), traces is not None and teacher is None]
+    )
     if sources != 1:
-        raise ConfigError("give exactly one trace source: --teacher MODEL, --traces FILE, "
-                          "or --teacher-outputs FILE")
+        raise ConfigError(
+            "give exactly one trace source: --teacher MODEL, --traces FILE, "
+            "or --teacher-outputs FILE"
+        )
     config = CurateConfig(**selection)  # validate before hours of generation
     err = Console(stderr=True)
     data = read_corpus(corpus, fields=_fields(fields), limit=limit, skip_malformed=skip_malformed)
     if teacher is not None:
         from flexjudge.engines import create_engine
 
-        settings = TeacherSettings(seeds=_seeds(seeds), temperature=temperature, top_p=top_p,
-                                   max_new_tokens=max_new_tokens, batch_size=batch_size)
+        settings = TeacherSettings(
+            seeds=_seeds(seeds),
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+        )
         traces = traces or output.with_suffix(".traces.jsonl")
         options = {"device": device, "dtype": dtype} if engine == "transformers" else {}
         teacher_engine = create_engine(engine, teacher, **options)
@@ -111,12 +189,19 @@ def curate(corpus: Path, output: Path, stats_path: Path | None, fields: tuple[st
             report = _generate(err, generate_traces, data.items, teacher_engine, traces, settings)
         finally:
             teacher_engine.close()  # free the teacher before tokenizer counting and selection
-        err.print(f"teacher: {report.generated} traces generated, {report.existing} resumed "
-                  f"-> {traces}", soft_wrap=True, markup=False, highlight=False)
+        err.print(
+            f"teacher: {report.generated} traces generated, {report.existing} resumed -> {traces}",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )
         trace_list = read_traces(traces)
     elif teacher_outputs:
-        trace_list = [t for n, path in enumerate(teacher_outputs)
-                      for t in import_official(data.items, path, seed=n)]
+        trace_list = [
+            t
+            for n, path in enumerate(teacher_outputs)
+            for t in import_official(data.items, path, seed=n)
+        ]
     else:
         assert traces is not None
         trace_list = read_traces(traces)
@@ -128,18 +213,35 @@ def curate(corpus: Path, output: Path, stats_path: Path | None, fields: tuple[st
         click.echo(json.dumps(result.stats))
         return
     print_stats(result.stats)
-    Console().print(f"{len(result.rows)} rows -> {output}; stats -> {stats_path}", soft_wrap=True,
-                    markup=False, highlight=False)
+    Console().print(
+        f"{len(result.rows)} rows -> {output}; stats -> {stats_path}",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
 
 
-def _generate(err: Console, generate: Any, items: Any, engine: Any, path: Path, settings: Any) -> Any:
+def _generate(
+    err: Console, generate: Any, items: Any, engine: Any, path: Path, settings: Any
+) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("teacher"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
+    with Progress(
+        TextColumn("teacher"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
         task = progress.add_task("teacher", total=None)
-        return generate(items, engine, path, settings,
-                        progress=lambda done, total: progress.update(task, completed=done, total=total))
+        return generate(
+            items,
+            engine,
+            path,
+            settings,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
 
 
 def print_stats(stats: dict[str, Any]) -> None:
@@ -159,12 +261,16 @@ def print_stats(stats: dict[str, Any]) -> None:
         ("markup in reasoning", f["markup_in_reasoning"]),
         ("correct traces", f["correct"]),
         ("prompts kept (longest correct trace)", f["prompts_kept"]),
-        (f"pairwise eligible (> {sel['pairwise']['min_tokens']} reasoning tokens)",
-         sel["pairwise"]["eligible"]),
+        (
+            f"pairwise eligible (> {sel['pairwise']['min_tokens']} reasoning tokens)",
+            sel["pairwise"]["eligible"],
+        ),
         (f"pairwise selected (of {sel['pairwise']['requested']})", sel["pairwise"]["selected"]),
         ("single: no Assistant 2 mention", sel["single"]["no_assistant2_mention"]),
-        (f"single eligible (> {sel['single']['min_tokens']} Assistant-1 tokens)",
-         sel["single"]["eligible"]),
+        (
+            f"single eligible (> {sel['single']['min_tokens']} Assistant-1 tokens)",
+            sel["single"]["eligible"],
+        ),
         (f"single selected (of {sel['single']['requested']})", sel["single"]["selected"]),
         ("pairwise kept at 1-10 to avoid a tie", mix["pairwise_kept_1-10_to_avoid_tie"]),
         ("rows written", stats["output"]["rows"]),

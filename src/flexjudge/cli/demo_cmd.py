@@ -12,8 +12,13 @@ from rich.table import Table
 
 
 @click.command()
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the trained model (OUT/model), verdicts and summary.json.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the trained model (OUT/model), verdicts and summary.json.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quick", is_flag=True, help="A smaller run (fewer items, fewer votes), for CI.")
 def demo(out: Path, as_json: bool, quick: bool) -> None:
@@ -36,12 +41,21 @@ def print_summary(summary: dict[str, Any]) -> None:
     for stage in ("before", "after"):
         for condition in ("text", "image"):
             m = summary[stage][condition]
-            table.add_row(stage, condition, f"{m['valid_rate']:.1%}", f"{m['pairwise_accuracy']:.1%}",
-                          f"{m['chance']:.0%}")
+            table.add_row(
+                stage,
+                condition,
+                f"{m['valid_rate']:.1%}",
+                f"{m['pairwise_accuracy']:.1%}",
+                f"{m['chance']:.0%}",
+            )
     console = Console()
     console.print(table)
     t = summary["training"]
-    console.print(f"training: {t['examples']} examples, loss {t['first_loss']:.2f} -> {t['last_loss']:.2f}, "
-                  f"{t['seconds']}s; total {summary['seconds']}s; model: {summary['model']}")
-    console.print("Invalid verdicts are counted as wrong. The image row shows whether text-only "
-                  "training transfers to a tiny backbone that was never pretrained on images.")
+    console.print(
+        f"training: {t['examples']} examples, loss {t['first_loss']:.2f} -> {t['last_loss']:.2f}, "
+        f"{t['seconds']}s; total {summary['seconds']}s; model: {summary['model']}"
+    )
+    console.print(
+        "Invalid verdicts are counted as wrong. The image row shows whether text-only "
+        "training transfers to a tiny backbone that was never pretrained on images."
+    )

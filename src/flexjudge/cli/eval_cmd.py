@@ -11,48 +11,109 @@ from click.core import ParameterSource
 from flexjudge.cli.options import engine_options, judge_kwargs
 
 #: Judge options whose benchmark-protocol value wins unless given on the command line.
-_PROTOCOL_FROM_OPTION = {"votes": "samples", "order": "order", "temperature": "temperature",
-                         "top_p": "top_p"}
+_PROTOCOL_FROM_OPTION = {
+    "votes": "samples",
+    "order": "order",
+    "temperature": "temperature",
+    "top_p": "top_p",
+}
 
 
 @click.command("eval")
 @click.argument("benchmark")
-@click.option("--data", default=None,
-              help="The benchmark: a local file in its published format, a dataset folder, or a "
-                   "Hugging Face dataset id.")
-@click.option("--split", default=None, help="Split (see `flexjudge eval list`) [default: the first].")
-@click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
-              help="Score a judge's outputs (the benchmark's own published format, or flexjudge "
-                   "verdicts JSONL; repeat it for the shards of a run) instead of judging with --model.")
-@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write verdicts.jsonl (when judging), metrics.json, report.md and the store here.")
+@click.option(
+    "--data",
+    default=None,
+    help="The benchmark: a local file in its published format, a dataset folder, or a "
+    "Hugging Face dataset id.",
+)
+@click.option(
+    "--split", default=None, help="Split (see `flexjudge eval list`) [default: the first]."
+)
+@click.option(
+    "--predictions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Score a judge's outputs (the benchmark's own published format, or flexjudge "
+    "verdicts JSONL; repeat it for the shards of a run) instead of judging with --model.",
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write verdicts.jsonl (when judging), metrics.json, report.md and the store here.",
+)
 @click.option("--limit", type=int, default=None, help="Judge only the first N items.")
-@click.option("--images", "--media", "media_root", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Folder that the benchmark's relative media paths start from.")
-@click.option("--samples", type=int, default=None,
-              help="Samples per item and order [default: the benchmark's protocol]. Same as --votes.")
-@click.option("--aggregate", type=click.Choice(["vote", "mean", "median", "worst"]), default=None,
-              help="Headline over samples: majority vote, or the mean/median/worst of per-sample "
-                   "runs [default: the benchmark's protocol].")
-@click.option("--resize", type=int, default=None,
-              help="Squash images to N x N first (official runs: 448 or 336); 0 = the model's own "
-                   "preprocessing [default: the benchmark's protocol, i.e. the model's own].")
-@click.option("--tie/--no-tie", default=None, help="Let a pairwise judge answer a tie [default: protocol].")
-@click.option("--missing", type=click.Choice(["error", "skip"]), default="error", show_default=True,
-              help="An item whose media file is missing: an error verdict (scored wrong, counted) "
-                   "or skipped (left out of the metrics, counted).")
-@click.option("--no-cache", is_flag=True, help="Generate again instead of answering from the store.")
-@click.option("--shard", default=None, metavar="I/N",
-              help="Judge only items whose position modulo N is I, into OUTPUT/shard-I-of-N "
-                   "[default: from RANK/WORLD_SIZE or SLURM_ARRAY_TASK_ID/_COUNT when set]; then "
-                   "score all shards with --predictions OUTPUT/shard-*/verdicts.jsonl.")
+@click.option(
+    "--images",
+    "--media",
+    "media_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder that the benchmark's relative media paths start from.",
+)
+@click.option(
+    "--samples",
+    type=int,
+    default=None,
+    help="Samples per item and order [default: the benchmark's protocol]. Same as --votes.",
+)
+@click.option(
+    "--aggregate",
+    type=click.Choice(["vote", "mean", "median", "worst"]),
+    default=None,
+    help="Headline over samples: majority vote, or the mean/median/worst of per-sample "
+    "runs [default: the benchmark's protocol].",
+)
+@click.option(
+    "--resize",
+    type=int,
+    default=None,
+    help="Squash images to N x N first (official runs: 448 or 336); 0 = the model's own "
+    "preprocessing [default: the benchmark's protocol, i.e. the model's own].",
+)
+@click.option(
+    "--tie/--no-tie", default=None, help="Let a pairwise judge answer a tie [default: protocol]."
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["error", "skip"]),
+    default="error",
+    show_default=True,
+    help="An item whose media file is missing: an error verdict (scored wrong, counted) "
+    "or skipped (left out of the metrics, counted).",
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Generate again instead of answering from the store."
+)
+@click.option(
+    "--shard",
+    default=None,
+    metavar="I/N",
+    help="Judge only items whose position modulo N is I, into OUTPUT/shard-I-of-N "
+    "[default: from RANK/WORLD_SIZE or SLURM_ARRAY_TASK_ID/_COUNT when set]; then "
+    "score all shards with --predictions OUTPUT/shard-*/verdicts.jsonl.",
+)
 @engine_options
 @click.pass_context
-def eval_command(ctx: click.Context, benchmark: str, data: str | None, split: str | None,
-                 predictions: tuple[Path, ...], output: Path | None, limit: int | None,
-                 media_root: Path | None, samples: int | None, aggregate: str | None,
-                 resize: int | None, tie: bool | None, missing: str, no_cache: bool,
-                 shard: str | None, **opts: Any) -> None:
+def eval_command(
+    ctx: click.Context,
+    benchmark: str,
+    data: str | None,
+    split: str | None,
+    predictions: tuple[Path, ...],
+    output: Path | None,
+    limit: int | None,
+    media_root: Path | None,
+    samples: int | None,
+    aggregate: str | None,
+    resize: int | None,
+    tie: bool | None,
+    missing: str,
+    no_cache: bool,
+    shard: str | None,
+    **opts: Any,
+) -> None:
     """Benchmark metrics: judge BENCHMARK with a model, or score --predictions.
     `flexjudge eval list` shows the benchmarks, their splits and protocols; `flexjudge eval
     reference` prints each one's protocol per split and metric rules (docs/evaluation.md)."""
@@ -78,26 +139,44 @@ def eval_command(ctx: click.Context, benchmark: str, data: str | None, split: st
         click.echo(report)
         return
     if data is None or output is None:
-        raise ConfigError("judging a benchmark needs --data and --output (or --predictions to score outputs)")
+        raise ConfigError(
+            "judging a benchmark needs --data and --output (or --predictions to score outputs)"
+        )
     from flexjudge.bench.suites import get_benchmark
     from flexjudge.judge.api import Judge
     from flexjudge.store.shards import resolve_shard
 
     bench = get_benchmark(benchmark)
     chosen = bench.check_split(split, data)
-    overrides: dict[str, Any] = {"aggregate": aggregate, "resize": resize, "tie": tie,
-                                 "samples": samples}
+    overrides: dict[str, Any] = {
+        "aggregate": aggregate,
+        "resize": resize,
+        "tie": tie,
+        "samples": samples,
+    }
     for option, field in _PROTOCOL_FROM_OPTION.items():
         if ctx.get_parameter_source(option) is not ParameterSource.DEFAULT:
             if field == "samples" and samples is not None and samples != opts[option]:
-                raise ConfigError(f"--samples {samples} and --votes {opts[option]} disagree: pass one")
+                raise ConfigError(
+                    f"--samples {samples} and --votes {opts[option]} disagree: pass one"
+                )
             overrides[field] = opts[option]
     protocol = bench.protocol_for(chosen).with_overrides(**overrides)
     judge = Judge(**judge_kwargs(opts))
     try:
-        result = evaluate(bench.name, data, judge, output, split=chosen, media_root=media_root,
-                          protocol=protocol, limit=limit, missing=missing, cache=not no_cache,
-                          shard=resolve_shard(shard))
+        result = evaluate(
+            bench.name,
+            data,
+            judge,
+            output,
+            split=chosen,
+            media_root=media_root,
+            protocol=protocol,
+            limit=limit,
+            missing=missing,
+            cache=not no_cache,
+            shard=resolve_shard(shard),
+        )
     finally:
         judge.close()
     click.echo(render_markdown(result))
@@ -110,9 +189,11 @@ def _listing() -> str:
     for name in benchmark_names():
         b = get_benchmark(name)
         p = b.protocol
-        rows.append(f"| {name} | {', '.join(b.splits)} | {b.media or 'text'} | samples={p.samples} "
-                    f"({p.aggregate}), order={p.order}, tie={p.tie}, T={p.temperature}, "
-                    f"top-p={p.top_p} | {b.data_hint} |")
+        rows.append(
+            f"| {name} | {', '.join(b.splits)} | {b.media or 'text'} | samples={p.samples} "
+            f"({p.aggregate}), order={p.order}, tie={p.tie}, T={p.temperature}, "
+            f"top-p={p.top_p} | {b.data_hint} |"
+        )
     return "\n".join(rows)
 
 
@@ -125,11 +206,15 @@ def benchmark_reference() -> str:
     for name in benchmark_names():
         b = get_benchmark(name)
         out += [f"### `{name}` — {b.title}", "", f"Data: {b.data_hint}.", ""]
-        out += ["| split | samples | headline over samples | order | tie | T | top-p | images |",
-                "|---|---:|---|---|---|---:|---:|---|"]
+        out += [
+            "| split | samples | headline over samples | order | tie | T | top-p | images |",
+            "|---|---:|---|---|---|---:|---:|---|",
+        ]
         for split in b.splits:
             p = b.protocol_for(split)
-            out.append(f"| {split} | {p.samples} | {p.aggregate} | {p.order} | {p.tie} | "
-                       f"{p.temperature} | {p.top_p} | {p.as_dict()['image_resize']} |")
+            out.append(
+                f"| {split} | {p.samples} | {p.aggregate} | {p.order} | {p.tie} | "
+                f"{p.temperature} | {p.top_p} | {p.as_dict()['image_resize']} |"
+            )
         out += ["", f"Metrics: {b.metric_rules}", "", f"Protocol: {b.protocol.note}", ""]
     return "\n".join(out)

@@ -20,21 +20,45 @@ from flexjudge.verdict import Verdict
 
 _media = [
     click.option("--image", "images", multiple=True, help="Image path (repeatable)."),
-    click.option("--molecule", "molecules", multiple=True,
-                 help="Molecule as SMILES, or a MOL/SDF file (repeatable)."),
-    click.option("--molecule-view", type=click.Choice(["both", "image", "text"]), default="both",
-                 show_default=True, help="Show molecules as a depiction, a text block, or both."),
-    click.option("--video", "videos", multiple=True,
-                 help="Video file (mp4, webm, mov, gif) or a folder of frames (repeatable)."),
-    click.option("--audio", "audios", multiple=True,
-                 help="Audio file (wav, flac, mp3, ...), resampled to 16 kHz mono (repeatable)."),
-    click.option("--protocol", type=click.Choice(["default", "audio_mos", "voxsim"]),
-                 default="default", show_default=True,
-                 help="System prompt: JudgeLRM's, or Flex-Omni's audio MOS / speaker-similarity "
-                      "prompt (score only)."),
+    click.option(
+        "--molecule",
+        "molecules",
+        multiple=True,
+        help="Molecule as SMILES, or a MOL/SDF file (repeatable).",
+    ),
+    click.option(
+        "--molecule-view",
+        type=click.Choice(["both", "image", "text"]),
+        default="both",
+        show_default=True,
+        help="Show molecules as a depiction, a text block, or both.",
+    ),
+    click.option(
+        "--video",
+        "videos",
+        multiple=True,
+        help="Video file (mp4, webm, mov, gif) or a folder of frames (repeatable).",
+    ),
+    click.option(
+        "--audio",
+        "audios",
+        multiple=True,
+        help="Audio file (wav, flac, mp3, ...), resampled to 16 kHz mono (repeatable).",
+    ),
+    click.option(
+        "--protocol",
+        type=click.Choice(["default", "audio_mos", "voxsim"]),
+        default="default",
+        show_default=True,
+        help="System prompt: JudgeLRM's, or Flex-Omni's audio MOS / speaker-similarity "
+        "prompt (score only).",
+    ),
     click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object."),
-    click.option("--show-prompt", is_flag=True,
-                 help="Print the exact rendered prompt and exit without loading weights."),
+    click.option(
+        "--show-prompt",
+        is_flag=True,
+        help="Print the exact rendered prompt and exit without loading weights.",
+    ),
 ]
 
 
@@ -47,12 +71,21 @@ def _common(f: Any) -> Any:
 def _execute(task: Task, responses: list[str], opts: dict[str, Any], **extra: Any) -> None:
     show, as_json = opts.pop("show_prompt"), opts.pop("as_json")
     jk = judge_kwargs(opts)
-    fields = dict(task=task, instruction=opts.pop("instruction"), responses=responses,
-                  images=list(opts.pop("images")), videos=list(opts.pop("videos")),
-                  audios=list(opts.pop("audios")), protocol=opts.pop("protocol"),
-                  molecules=list(opts.pop("molecules")), molecule_view=opts.pop("molecule_view"),
-                  scale=opts.pop("scale"),
-                  criteria=opts.pop("criteria"), reference=opts.pop("reference"), **extra)
+    fields = dict(
+        task=task,
+        instruction=opts.pop("instruction"),
+        responses=responses,
+        images=list(opts.pop("images")),
+        videos=list(opts.pop("videos")),
+        audios=list(opts.pop("audios")),
+        protocol=opts.pop("protocol"),
+        molecules=list(opts.pop("molecules")),
+        molecule_view=opts.pop("molecule_view"),
+        scale=opts.pop("scale"),
+        criteria=opts.pop("criteria"),
+        reference=opts.pop("reference"),
+        **extra,
+    )
     request = JudgeRequest.build(**fields)
     if show:
         click.echo(_render(request, jk))
@@ -75,8 +108,11 @@ def _render(request: JudgeRequest, jk: dict[str, Any]) -> str:
     try:
         engine = TransformersEngine(jk["model"], device="cpu")
     except ModelLoadError as exc:
-        click.echo(f"note: {exc}\nnote: rendered in plain ChatML (Qwen's chat format) instead of "
-                   "the checkpoint's own template.", err=True)
+        click.echo(
+            f"note: {exc}\nnote: rendered in plain ChatML (Qwen's chat format) instead of "
+            "the checkpoint's own template.",
+            err=True,
+        )
         return render_chatml(chat)
     return engine.render(chat)
 
@@ -118,10 +154,17 @@ def score(response: str, **opts: Any) -> None:
 @click.option("--instruction", "-i", required=True, help="The question or instruction.")
 @click.option("--a", "a", required=True, help="Response A.")
 @click.option("--b", "b", required=True, help="Response B.")
-@click.option("--tie/--no-tie", default=True, show_default=True,
-              help="Whether equal scores (a tie) are an acceptable verdict.")
-@click.option("--labels", is_flag=True,
-              help="Ask for a four-way verdict [[A>B]] / [[B>A]] / [[A=B=Good]] / [[A=B=Bad]].")
+@click.option(
+    "--tie/--no-tie",
+    default=True,
+    show_default=True,
+    help="Whether equal scores (a tie) are an acceptable verdict.",
+)
+@click.option(
+    "--labels",
+    is_flag=True,
+    help="Ask for a four-way verdict [[A>B]] / [[B>A]] / [[A=B=Good]] / [[A=B=Bad]].",
+)
 @_common
 def compare(a: str, b: str, tie: bool, labels: bool, **opts: Any) -> None:
     """Compare two responses."""
@@ -133,8 +176,14 @@ def compare(a: str, b: str, tie: bool, labels: bool, **opts: Any) -> None:
 
 @click.command()
 @click.option("--instruction", "-i", required=True, help="The question or instruction.")
-@click.option("--response", "-r", "responses", multiple=True, required=True,
-              help="A response (repeat 3 or more times).")
+@click.option(
+    "--response",
+    "-r",
+    "responses",
+    multiple=True,
+    required=True,
+    help="A response (repeat 3 or more times).",
+)
 @_common
 def rank(responses: tuple[str, ...], **opts: Any) -> None:
     """Rank three or more responses."""

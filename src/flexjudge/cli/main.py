@@ -38,11 +38,19 @@ def cli() -> None:
 @cli.command("tiny-model")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--arch", default="qwen2_5_vl", show_default=True)
-@click.option("--vocab", type=click.Choice(["small", "qwen"]), default="small", show_default=True,
-              help="small: a small trained BPE vocabulary (fast); qwen: the real Qwen vocabulary.")
+@click.option(
+    "--vocab",
+    type=click.Choice(["small", "qwen"]),
+    default="small",
+    show_default=True,
+    help="small: a small trained BPE vocabulary (fast); qwen: the real Qwen vocabulary.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--full", is_flag=True,
-              help="qwen2_5_omni only: the full model (thinker + tiny talker and token2wav).")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="qwen2_5_omni only: the full model (thinker + tiny talker and token2wav).",
+)
 def tiny_model(out_dir: Path, arch: str, vocab: str, seed: int, full: bool) -> None:
     """Write a tiny randomly initialised checkpoint for offline tests."""
     from flexjudge.errors import ConfigError

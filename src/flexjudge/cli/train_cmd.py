@@ -38,8 +38,16 @@ _RECIPE_OPTIONS = {
 
 #: Keys a ``--config`` YAML may set: the recipe, LoRA and freezing options, named as the options
 #: (``lr``, ``grad_accum``, ``lora_rank``; dashes or underscores).
-_CONFIG_KEYS = (*_RECIPE_OPTIONS, "lora", "lora_rank", "lora_alpha", "lora_dropout",
-                "lora_targets", "merge_lora", "freeze_vision")
+_CONFIG_KEYS = (
+    *_RECIPE_OPTIONS,
+    "lora",
+    "lora_rank",
+    "lora_alpha",
+    "lora_dropout",
+    "lora_targets",
+    "merge_lora",
+    "freeze_vision",
+)
 
 
 def _layer_config(ctx: click.Context, path: Path, values: dict[str, Any]) -> None:
@@ -61,8 +69,9 @@ def _layer_config(ctx: click.Context, path: Path, values: dict[str, Any]) -> Non
     for key, value in loaded.items():
         name = str(key).replace("-", "_")
         if name not in params:
-            raise ConfigError(f"{path}: unknown key {key!r}; a training config may set "
-                              + ", ".join(_CONFIG_KEYS))
+            raise ConfigError(
+                f"{path}: unknown key {key!r}; a training config may set " + ", ".join(_CONFIG_KEYS)
+            )
         if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
             continue
         if name == "lora_targets" and isinstance(value, (list, tuple)):
@@ -78,18 +87,35 @@ def _is_main_process() -> bool:
 
 
 @click.command()
-@click.option("--model", "-m", required=True,
-              help="Base checkpoint: a local folder or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct).")
-@click.option("--data", "-d", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Training rows (JSONL of prompt-completion chats, e.g. from `flexjudge curate`).")
-@click.option("--output", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the trained checkpoint.")
+@click.option(
+    "--model",
+    "-m",
+    required=True,
+    help="Base checkpoint: a local folder or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct).",
+)
+@click.option(
+    "--data",
+    "-d",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Training rows (JSONL of prompt-completion chats, e.g. from `flexjudge curate`).",
+)
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the trained checkpoint.",
+)
 @click.option("--lr", type=float, default=None, help="Learning rate [paper: 1e-5].")
 @click.option("--epochs", type=float, default=None, help="Epochs [paper: 1].")
 @click.option("--max-steps", type=int, default=None, help="Stop after N optimizer steps.")
-@click.option("--max-length", type=int, default=None,
-              help="Longest row in tokens; longer rows are dropped and reported [paper: 4096].")
+@click.option(
+    "--max-length",
+    type=int,
+    default=None,
+    help="Longest row in tokens; longer rows are dropped and reported [paper: 4096].",
+)
 @click.option("--batch-size", type=int, default=None, help="Per-device batch size [paper: 2].")
 @click.option("--grad-accum", type=int, default=None, help="Gradient accumulation steps [1].")
 @click.option("--warmup-ratio", type=float, default=None, help="Warmup share of steps [0.05].")
@@ -97,39 +123,70 @@ def _is_main_process() -> bool:
 @click.option("--weight-decay", type=float, default=None, help="[1e-4].")
 @click.option("--max-grad-norm", type=float, default=None, help="Gradient clipping [1.0].")
 @click.option("--seed", type=int, default=None, help="[0].")
-@click.option("--gradient-checkpointing/--no-gradient-checkpointing", default=None,
-              help="[on with CUDA].")
+@click.option(
+    "--gradient-checkpointing/--no-gradient-checkpointing", default=None, help="[on with CUDA]."
+)
 @click.option("--lora", is_flag=True, help="Train LoRA adapters (PEFT) instead of all weights.")
 @click.option("--lora-rank", type=int, default=None, help="[16].")
 @click.option("--lora-alpha", type=int, default=None, help="[32].")
 @click.option("--lora-dropout", type=float, default=None, help="[0.05].")
-@click.option("--lora-targets", default=None,
-              help="Comma-separated linear layer names [q_proj,k_proj,v_proj,o_proj,gate_proj,"
-                   "up_proj,down_proj]; media towers are always left out.")
-@click.option("--merge-lora", is_flag=True,
-              help="Merge the adapters and save a complete checkpoint (loadable by Judge).")
-@click.option("--freeze-vision", is_flag=True,
-              help="Freeze the vision/audio towers and projectors.")
-@click.option("--config", "config_path", default=None,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML of option values named as the options (lr, grad_accum, lora_rank, ...), "
-                   "e.g. configs/recipes/paper.yaml; options given here win.")
+@click.option(
+    "--lora-targets",
+    default=None,
+    help="Comma-separated linear layer names [q_proj,k_proj,v_proj,o_proj,gate_proj,"
+    "up_proj,down_proj]; media towers are always left out.",
+)
+@click.option(
+    "--merge-lora",
+    is_flag=True,
+    help="Merge the adapters and save a complete checkpoint (loadable by Judge).",
+)
+@click.option(
+    "--freeze-vision", is_flag=True, help="Freeze the vision/audio towers and projectors."
+)
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML of option values named as the options (lr, grad_accum, lora_rank, ...), "
+    "e.g. configs/recipes/paper.yaml; options given here win.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def train(ctx: click.Context, model: str, data: Path, output: Path, config_path: Path | None,
-          as_json: bool, **options: Any) -> None:
+def train(
+    ctx: click.Context,
+    model: str,
+    data: Path,
+    output: Path,
+    config_path: Path | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
     """Fine-tune a judge text-only on reasoning-first rows (TRL SFT, loss on the answer turn)."""
     from flexjudge.train import LoraSettings, effective_batch_size, read_rows, sft_config, train_sft
 
     if config_path is not None:
         _layer_config(ctx, config_path, options)
     lora, lora_rank, lora_alpha, lora_dropout, lora_targets, merge_lora, freeze_vision = (
-        options.pop(k) for k in ("lora", "lora_rank", "lora_alpha", "lora_dropout",
-                                 "lora_targets", "merge_lora", "freeze_vision"))
+        options.pop(k)
+        for k in (
+            "lora",
+            "lora_rank",
+            "lora_alpha",
+            "lora_dropout",
+            "lora_targets",
+            "merge_lora",
+            "freeze_vision",
+        )
+    )
     recipe = options
 
-    lora_given = {k: v for k, v in (("rank", lora_rank), ("alpha", lora_alpha),
-                                    ("dropout", lora_dropout)) if v is not None}
+    lora_given = {
+        k: v
+        for k, v in (("rank", lora_rank), ("alpha", lora_alpha), ("dropout", lora_dropout))
+        if v is not None
+    }
     if lora_targets is not None:
         lora_given["targets"] = tuple(t.strip() for t in lora_targets.split(",") if t.strip())
     if (merge_lora or lora_given) and not lora:
@@ -150,26 +207,40 @@ def train(ctx: click.Context, model: str, data: Path, output: Path, config_path:
             f"effective batch size: {effective_batch_size(per_device, accum, world)} "
             f"= {per_device} per device x {accum} accumulation x {world} process(es); "
             f"lr {args.learning_rate}, "
-            + (f"{args.max_steps} steps" if args.max_steps > 0
-               else f"{args.num_train_epochs} epoch(s)")
-            + (f"; LoRA r={lora_settings.rank} alpha={lora_settings.alpha}"
-               f"{' (merged)' if lora_settings.merge else ''}" if lora_settings else "")
-            + ("; media towers frozen" if freeze_vision else ""), soft_wrap=True, markup=False,
-            highlight=False)
-    result = train_sft(model, rows, output, lora=lora_settings, freeze_vision=freeze_vision,
-                       **overrides)
+            + (
+                f"{args.max_steps} steps"
+                if args.max_steps > 0
+                else f"{args.num_train_epochs} epoch(s)"
+            )
+            + (
+                f"; LoRA r={lora_settings.rank} alpha={lora_settings.alpha}"
+                f"{' (merged)' if lora_settings.merge else ''}"
+                if lora_settings
+                else ""
+            )
+            + ("; media towers frozen" if freeze_vision else ""),
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )
+    result = train_sft(
+        model, rows, output, lora=lora_settings, freeze_vision=freeze_vision, **overrides
+    )
     if not main:
         return
     summary = {
-        "output": str(result.output_dir), "examples": result.n_examples,
-        "dropped_too_long": result.n_dropped, "steps": len(result.losses),
+        "output": str(result.output_dir),
+        "examples": result.n_examples,
+        "dropped_too_long": result.n_dropped,
+        "steps": len(result.losses),
         "first_loss": result.losses[0] if result.losses else None,
         "last_loss": result.losses[-1] if result.losses else None,
         "effective_batch_size": result.effective_batch_size,
         "trainable_parameters": result.trainable_parameters,
         "total_parameters": result.total_parameters,
         "frozen_media_parameters": result.frozen_media_parameters,
-        "adapter_only": result.adapter_only, "seconds": round(result.seconds, 1),
+        "adapter_only": result.adapter_only,
+        "seconds": round(result.seconds, 1),
     }
     if as_json:
         click.echo(json.dumps(summary))
@@ -182,8 +253,10 @@ def train(ctx: click.Context, model: str, data: Path, output: Path, config_path:
         table.add_row(key.replace("_", " "), shown)
     console.print(table)
     if result.adapter_only:
-        console.print("The output is a PEFT adapter; load it on the base model with peft, or "
-                      "train with --merge-lora for a checkpoint that Judge loads directly.")
+        console.print(
+            "The output is a PEFT adapter; load it on the base model with peft, or "
+            "train with --merge-lora for a checkpoint that Judge loads directly."
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

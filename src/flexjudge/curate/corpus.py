@@ -18,9 +18,10 @@ A row is one question, two answers and the reference score pair (JudgeLM-100K: G
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flexjudge.errors import ConfigError, InputError
 
@@ -57,8 +58,12 @@ class Corpus:
     malformed: list[str] = field(default_factory=list)
 
     def stats(self) -> dict[str, int]:
-        return {"rows": self.n_rows, "items": len(self.items), "malformed_skipped": len(self.malformed),
-                "reference_off_scale": sum(not it.reference_on_scale for it in self.items)}
+        return {
+            "rows": self.n_rows,
+            "items": len(self.items),
+            "malformed_skipped": len(self.malformed),
+            "reference_off_scale": sum(not it.reference_on_scale for it in self.items),
+        }
 
 
 def _number(value: Any) -> bool:
@@ -84,8 +89,9 @@ def _item(row: Any, names: Mapping[str, str], line: int) -> CorpusItem:
     score = row[names["score"]]
     if not isinstance(score, (list, tuple)) or len(score) != 2 or not all(map(_number, score)):
         raise ValueError(f"{names['score']!r} must be a list of two numbers, got {score!r:.40}")
-    return CorpusItem(str(qid), texts[0], texts[1], texts[2],
-                      (float(score[0]), float(score[1])), line)
+    return CorpusItem(
+        str(qid), texts[0], texts[1], texts[2], (float(score[0]), float(score[1])), line
+    )
 
 
 def field_names(fields: Mapping[str, str] | None) -> dict[str, str]:
@@ -93,14 +99,20 @@ def field_names(fields: Mapping[str, str] | None) -> dict[str, str]:
     names = {f: f for f in CORPUS_FIELDS}
     for canonical, source in (fields or {}).items():
         if canonical not in names:
-            raise ConfigError(f"unknown corpus field {canonical!r}: map one of "
-                              f"{', '.join(CORPUS_FIELDS)}")
+            raise ConfigError(
+                f"unknown corpus field {canonical!r}: map one of {', '.join(CORPUS_FIELDS)}"
+            )
         names[canonical] = source
     return names
 
 
-def read_corpus(path: str | Path, *, fields: Mapping[str, str] | None = None,
-                limit: int | None = None, skip_malformed: bool = False) -> Corpus:
+def read_corpus(
+    path: str | Path,
+    *,
+    fields: Mapping[str, str] | None = None,
+    limit: int | None = None,
+    skip_malformed: bool = False,
+) -> Corpus:
     """Read a pairwise corpus (JSONL, blank lines skipped; the first ``limit`` rows only)."""
     path = Path(path)
     names = field_names(fields)
@@ -124,18 +136,26 @@ def read_corpus(path: str | Path, *, fields: Mapping[str, str] | None = None,
             try:
                 item = _item(json.loads(line), names, number)
                 if item.question_id in first_line:
-                    raise ValueError(f"duplicate {names['question_id']!r} {item.question_id!r} "
-                                     f"(first on line {first_line[item.question_id]})")
+                    raise ValueError(
+                        f"duplicate {names['question_id']!r} {item.question_id!r} "
+                        f"(first on line {first_line[item.question_id]})"
+                    )
             except (ValueError, json.JSONDecodeError) as exc:  # JSONDecodeError is a ValueError
-                cause = f"not JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                cause = (
+                    f"not JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                )
                 malformed.append(f"line {number}: {cause}")
                 continue
             first_line[item.question_id] = number
             items.append(item)
     if malformed and not skip_malformed:
         shown = "; ".join(malformed[:_SHOWN]) + ("; ..." if len(malformed) > _SHOWN else "")
-        raise InputError(f"corpus {path}: {len(malformed)} of {n_rows} rows are malformed ({shown}); "
-                         "fix them, map the fields, or skip them (--skip-malformed)")
+        raise InputError(
+            f"corpus {path}: {len(malformed)} of {n_rows} rows are malformed ({shown}); "
+            "fix them, map the fields, or skip them (--skip-malformed)"
+        )
     if not items:
-        raise InputError(f"corpus {path}: no usable rows ({n_rows} read, {len(malformed)} malformed)")
+        raise InputError(
+            f"corpus {path}: no usable rows ({n_rows} read, {len(malformed)} malformed)"
+        )
     return Corpus(path, items, n_rows, malformed)

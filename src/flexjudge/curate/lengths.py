@@ -8,8 +8,9 @@ English with BPE vocabularies, so word thresholds select longer traces than toke
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from flexjudge.errors import ModelLoadError
 
@@ -50,12 +51,26 @@ class TokenizerCounter:
 def length_summary(values: Sequence[int]) -> dict[str, float | int | None]:
     """n, min, quartiles (nearest rank), max and mean of ``values``; None fields when empty."""
     if not values:
-        return {"n": 0, "min": None, "p25": None, "median": None, "p75": None, "max": None,
-                "mean": None}
+        return {
+            "n": 0,
+            "min": None,
+            "p25": None,
+            "median": None,
+            "p75": None,
+            "max": None,
+            "mean": None,
+        }
     ordered = sorted(values)
 
     def rank(q: float) -> int:  # nearest-rank percentile: the ceil(q*n)-th smallest value
         return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
-    return {"n": len(ordered), "min": ordered[0], "p25": rank(0.25), "median": rank(0.5),
-            "p75": rank(0.75), "max": ordered[-1], "mean": round(sum(ordered) / len(ordered), 1)}
+    return {
+        "n": len(ordered),
+        "min": ordered[0],
+        "p25": rank(0.25),
+        "median": rank(0.5),
+        "p75": rank(0.75),
+        "max": ordered[-1],
+        "mean": round(sum(ordered) / len(ordered), 1),
+    }

@@ -51,9 +51,10 @@ import json
 import math
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 from flexjudge.curate.corpus import Corpus, CorpusItem
 from flexjudge.curate.lengths import TokenCounter, WhitespaceCounter, length_summary
@@ -65,9 +66,7 @@ from flexjudge.prompts.protocol import THINK_PRIME
 from flexjudge.request import JudgeRequest, Scale, Task
 from flexjudge.train.data import TrainingExample, to_prompt_completion, write_rows
 
-DEFAULT_ASSISTANT2_PATTERN = (
-    r"\bassistant\s*(?:2|two)\b|\bsecond\s+(?:assistant|answer|response)\b"
-)
+DEFAULT_ASSISTANT2_PATTERN = r"\bassistant\s*(?:2|two)\b|\bsecond\s+(?:assistant|answer|response)\b"
 SCALE_1_10 = Scale(1, 10, 0)
 SCALE_1_5 = Scale(1, 5, 0)
 _SENTENCE_BREAK = re.compile(r"((?<=[.!?])[ \t]+|[ \t]*\n\s*)")
@@ -151,8 +150,9 @@ def _sentences(text: str) -> list[tuple[str, str]]:
     return [(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
 
 
-def assistant1_reasoning(reasoning: str, cut: str = "prefix",
-                         pattern: str = DEFAULT_ASSISTANT2_PATTERN) -> str | None:
+def assistant1_reasoning(
+    reasoning: str, cut: str = "prefix", pattern: str = DEFAULT_ASSISTANT2_PATTERN
+) -> str | None:
     """Assistant 1's part of a pairwise reasoning by the ``cut`` rule (module docstring);
     None when no sentence mentions Assistant 2."""
     mention = re.compile(pattern, re.IGNORECASE)
@@ -172,14 +172,17 @@ def assistant1_reasoning(reasoning: str, cut: str = "prefix",
     return "".join(out).strip()
 
 
-def quality_filter(items: Sequence[CorpusItem], traces: Sequence[Trace],
-                   count: TokenCounter) -> tuple[list[KeptTrace], dict[str, Any]]:
+def quality_filter(
+    items: Sequence[CorpusItem], traces: Sequence[Trace], count: TokenCounter
+) -> tuple[list[KeptTrace], dict[str, Any]]:
     """Steps 1-2: correct traces, then the longest per prompt (in corpus order)."""
     index = {it.question_id: i for i, it in enumerate(items)}
     unknown = [t.question_id for t in traces if t.question_id not in index]
     if unknown:
-        raise InputError(f"{len(unknown)} of {len(traces)} traces are for question ids not in the "
-                         f"corpus (first: {unknown[0]!r}); were they made from another corpus?")
+        raise InputError(
+            f"{len(unknown)} of {len(traces)} traces are for question ids not in the "
+            f"corpus (first: {unknown[0]!r}); were they made from another corpus?"
+        )
     invalid: dict[str, int] = {}
     mismatch = markup = 0
     best: dict[str, KeptTrace] = {}
@@ -202,8 +205,14 @@ def quality_filter(items: Sequence[CorpusItem], traces: Sequence[Trace],
         old = best.get(trace.question_id)
         if old is None or n > old.n_tokens:
             best[trace.question_id] = KeptTrace(
-                index[trace.question_id], item, trace, parsed.reasoning,
-                (int(parsed.scores[0]), int(parsed.scores[1])), n, count(parsed.reasoning))
+                index[trace.question_id],
+                item,
+                trace,
+                parsed.reasoning,
+                (int(parsed.scores[0]), int(parsed.scores[1])),
+                n,
+                count(parsed.reasoning),
+            )
     kept = sorted(best.values(), key=lambda k: k.index)
     per_seed: dict[str, int] = {}
     for t in traces:
@@ -219,9 +228,11 @@ def quality_filter(items: Sequence[CorpusItem], traces: Sequence[Trace],
         "markup_in_reasoning": markup,
         "correct": len(correct_tokens),
         "prompts_kept": len(kept),
-        "lengths": {"correct_trace_tokens": length_summary(correct_tokens),
-                    "kept_trace_tokens": length_summary([k.n_tokens for k in kept]),
-                    "kept_reasoning_tokens": length_summary([k.reasoning_tokens for k in kept])},
+        "lengths": {
+            "correct_trace_tokens": length_summary(correct_tokens),
+            "kept_trace_tokens": length_summary([k.n_tokens for k in kept]),
+            "kept_reasoning_tokens": length_summary([k.reasoning_tokens for k in kept]),
+        },
     }
     return kept, stats
 
@@ -231,12 +242,18 @@ def _scale_for(config: CurateConfig, fmt: str, qid: str) -> bool:
     return random.Random(f"{config.seed}:{fmt}:{qid}").random() < config.rescale_share
 
 
-def _example(kept: KeptTrace, fmt: str, reasoning: str, scores: Sequence[int],
-             scale: Scale) -> TrainingExample:
+def _example(
+    kept: KeptTrace, fmt: str, reasoning: str, scores: Sequence[int], scale: Scale
+) -> TrainingExample:
     base = teacher_request(kept.item)
     if fmt == "single":
-        request = JudgeRequest.build(id=base.id, task=Task.SCORE, instruction=kept.item.question,
-                                     responses=[kept.item.answer1], scale=scale)
+        request = JudgeRequest.build(
+            id=base.id,
+            task=Task.SCORE,
+            instruction=kept.item.question,
+            responses=[kept.item.answer1],
+            scale=scale,
+        )
     else:
         request = base.model_copy(update={"scale": scale})
     return TrainingExample(request, reasoning, [scale.fmt(s) for s in scores])
@@ -245,13 +262,16 @@ def _example(kept: KeptTrace, fmt: str, reasoning: str, scores: Sequence[int],
 def _parses_back(example: TrainingExample, scores: Sequence[int]) -> bool:
     row = to_prompt_completion(example)
     target = row["completion"][0]["content"]
-    parsed = parse_output(target[len(THINK_PRIME):], AnswerSpec.for_request(example.request))
+    parsed = parse_output(target[len(THINK_PRIME) :], AnswerSpec.for_request(example.request))
     return parsed.valid and parsed.scores == tuple(float(s) for s in scores)
 
 
-def curate(corpus: Corpus | Sequence[CorpusItem], traces: Sequence[Trace],
-           config: CurateConfig = CurateConfig(),
-           count: TokenCounter | None = None) -> CurateResult:
+def curate(
+    corpus: Corpus | Sequence[CorpusItem],
+    traces: Sequence[Trace],
+    config: CurateConfig = CurateConfig(),
+    count: TokenCounter | None = None,
+) -> CurateResult:
     """Run steps 1-6 and return the training rows, their examples and the stats report.
     Raises :class:`~flexjudge.errors.InputError` with the counts when nothing is selected."""
     count = count or WhitespaceCounter()
@@ -302,9 +322,16 @@ def curate(corpus: Corpus | Sequence[CorpusItem], traces: Sequence[Trace],
             not_parsed_back += 1
             continue
         mix[fmt][str(scale)] += 1
-        meta = {"question_id": k.item.question_id, "seed": k.trace.seed, "format": fmt,
-                "scale": str(scale), "scores": scores, "reference": list(k.scores),
-                "trace_tokens": k.n_tokens, "reasoning_tokens": n_reason}
+        meta = {
+            "question_id": k.item.question_id,
+            "seed": k.trace.seed,
+            "format": fmt,
+            "scale": str(scale),
+            "scores": scores,
+            "reference": list(k.scores),
+            "trace_tokens": k.n_tokens,
+            "reasoning_tokens": n_reason,
+        }
         chosen.append((k.index, example, meta))
     chosen.sort(key=lambda c: (c[0], c[2]["format"]))
 
@@ -312,14 +339,24 @@ def curate(corpus: Corpus | Sequence[CorpusItem], traces: Sequence[Trace],
         "corpus": corpus.stats() if isinstance(corpus, Corpus) else {"items": len(items)},
         "filter": filter_stats,
         "selection": {
-            "pairwise": {"requested": n_pairwise, "min_tokens": config.pairwise_min_tokens,
-                         "eligible": len(pair_eligible), "selected": len(pairwise),
-                         "shortfall": n_pairwise - len(pairwise)},
-            "single": {"requested": n_single, "min_tokens": config.single_min_tokens,
-                       "candidates": len(kept) - len(pairwise), "no_assistant2_mention": no_mention,
-                       "eligible": len(single_pool), "selected": len(single),
-                       "shortfall": n_single - len(single), "pick": config.single_pick,
-                       "cut": config.cut},
+            "pairwise": {
+                "requested": n_pairwise,
+                "min_tokens": config.pairwise_min_tokens,
+                "eligible": len(pair_eligible),
+                "selected": len(pairwise),
+                "shortfall": n_pairwise - len(pairwise),
+            },
+            "single": {
+                "requested": n_single,
+                "min_tokens": config.single_min_tokens,
+                "candidates": len(kept) - len(pairwise),
+                "no_assistant2_mention": no_mention,
+                "eligible": len(single_pool),
+                "selected": len(single),
+                "shortfall": n_single - len(single),
+                "pick": config.single_pick,
+                "cut": config.cut,
+            },
             "not_parsed_back": not_parsed_back,
         },
         "scale_mix": {**mix, "pairwise_kept_1-10_to_avoid_tie": kept_to_avoid_tie},
@@ -328,8 +365,11 @@ def curate(corpus: Corpus | Sequence[CorpusItem], traces: Sequence[Trace],
             "pairwise_reasoning_tokens": length_summary([k.reasoning_tokens for k in pairwise]),
             "single_reasoning_tokens": length_summary([n for _, _, n in single]),
         },
-        "output": {"rows": len(chosen), "answer_first": config.answer_first,
-                   "token_counter": count.name},
+        "output": {
+            "rows": len(chosen),
+            "answer_first": config.answer_first,
+            "token_counter": count.name,
+        },
         "config": asdict(config),
     }
     if not chosen:
@@ -341,7 +381,8 @@ def curate(corpus: Corpus | Sequence[CorpusItem], traces: Sequence[Trace],
             f"{f['prompts_kept']} prompts kept; {s['pairwise']['eligible']} have more than "
             f"{config.pairwise_min_tokens} reasoning tokens (pairwise), {s['single']['eligible']} "
             f"more than {config.single_min_tokens} Assistant-1 tokens (single; "
-            f"{no_mention} never mention Assistant 2); token counter: {count.name}")
+            f"{no_mention} never mention Assistant 2); token counter: {count.name}"
+        )
     rows = []
     for _, example, meta in chosen:
         row = to_prompt_completion(example, answer_first=config.answer_first)
@@ -353,5 +394,6 @@ def curate(corpus: Corpus | Sequence[CorpusItem], traces: Sequence[Trace],
 def write_result(result: CurateResult, rows_path: str | Path, stats_path: str | Path) -> None:
     """Write the training rows (JSONL, ``flexjudge train --data``) and the stats (JSON)."""
     write_rows(rows_path, result.rows)
-    Path(stats_path).write_text(json.dumps(result.stats, indent=2, ensure_ascii=False) + "\n",
-                                encoding="utf-8")
+    Path(stats_path).write_text(
+        json.dumps(result.stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from flexjudge.curate.corpus import CorpusItem
 from flexjudge.engines.base import Engine, SamplingParams
@@ -40,8 +40,13 @@ TEACHER_SPEC = AnswerSpec(Task.PAIRWISE, 2, TEACHER_SCALE, tie=True)
 
 def teacher_request(item: CorpusItem) -> JudgeRequest:
     """The pairwise 1-10 request of a corpus item (JudgeLRM's prompt once built)."""
-    return JudgeRequest.build(id=item.question_id, task=Task.PAIRWISE, instruction=item.question,
-                              responses=[item.answer1, item.answer2], scale=TEACHER_SCALE)
+    return JudgeRequest.build(
+        id=item.question_id,
+        task=Task.PAIRWISE,
+        instruction=item.question,
+        responses=[item.answer1, item.answer2],
+        scale=TEACHER_SCALE,
+    )
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,13 @@ class TeacherSettings:
         self.sampling(self.seeds[0])  # validates temperature, top_p, max_new_tokens
 
     def sampling(self, seed: int) -> SamplingParams:
-        return SamplingParams(n=1, temperature=self.temperature, top_p=self.top_p,
-                              max_new_tokens=self.max_new_tokens, seed=seed)
+        return SamplingParams(
+            n=1,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_new_tokens=self.max_new_tokens,
+            seed=seed,
+        )
 
 
 @dataclass(frozen=True)
@@ -122,10 +132,17 @@ def read_traces(path: str | Path) -> list[Trace]:
             continue
         try:
             row = json.loads(line)
-            trace = Trace(str(row["question_id"]), int(row["seed"]), str(row["text"]),
-                          str(row.get("finish_reason", "")), int(row.get("n_tokens", 0)))
+            trace = Trace(
+                str(row["question_id"]),
+                int(row["seed"]),
+                str(row["text"]),
+                str(row.get("finish_reason", "")),
+                int(row.get("n_tokens", 0)),
+            )
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"traces {path}: line {number} is not a trace row ({exc!s:.80})") from exc
+            raise InputError(
+                f"traces {path}: line {number} is not a trace row ({exc!s:.80})"
+            ) from exc
         key = (trace.question_id, trace.seed)
         if key not in seen:
             seen.add(key)
@@ -135,24 +152,36 @@ def read_traces(path: str | Path) -> list[Trace]:
 
 def _check_settings(path: Path, settings: TeacherSettings, model: str) -> None:
     """Write the sidecar on first use; on resume, refuse different sampling settings."""
-    record = {"temperature": settings.temperature, "top_p": settings.top_p,
-              "max_new_tokens": settings.max_new_tokens, "model": model,
-              "prompt": "flexjudge pairwise 1-10 (JudgeLRM system prompt), <think> primed"}
+    record = {
+        "temperature": settings.temperature,
+        "top_p": settings.top_p,
+        "max_new_tokens": settings.max_new_tokens,
+        "model": model,
+        "prompt": "flexjudge pairwise 1-10 (JudgeLRM system prompt), <think> primed",
+    }
     side = _settings_path(path)
     if side.exists():
         old = json.loads(side.read_text(encoding="utf-8"))
         diff = [f"{k}={old.get(k)!r} (now {v!r})" for k, v in record.items() if old.get(k) != v]
         if diff:
-            raise ConfigError(f"{path} was generated with other settings: {', '.join(diff)}; "
-                              "resume with the same settings or write to another traces file")
+            raise ConfigError(
+                f"{path} was generated with other settings: {', '.join(diff)}; "
+                "resume with the same settings or write to another traces file"
+            )
     else:
-        side.write_text(json.dumps({**record, "seeds": list(settings.seeds)}, indent=2) + "\n",
-                        encoding="utf-8")
+        side.write_text(
+            json.dumps({**record, "seeds": list(settings.seeds)}, indent=2) + "\n", encoding="utf-8"
+        )
 
 
-def generate_traces(items: Sequence[CorpusItem], engine: Engine, path: str | Path,
-                    settings: TeacherSettings = TeacherSettings(), *,
-                    progress: Callable[[int, int], None] | None = None) -> GenerationReport:
+def generate_traces(
+    items: Sequence[CorpusItem],
+    engine: Engine,
+    path: str | Path,
+    settings: TeacherSettings = TeacherSettings(),
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> GenerationReport:
     """Generate every missing (question id, seed) trace into ``path``, resuming a partial file.
 
     Items go to the engine ``batch_size`` at a time, once per seed (one engine call per batch
@@ -168,8 +197,10 @@ def generate_traces(items: Sequence[CorpusItem], engine: Engine, path: str | Pat
     if path.exists():
         for trace in read_traces(path):
             if trace.question_id not in known:
-                raise InputError(f"{path} holds traces for question id {trace.question_id!r}, "
-                                 "which is not in the corpus: was it made from another corpus?")
+                raise InputError(
+                    f"{path} holds traces for question id {trace.question_id!r}, "
+                    "which is not in the corpus: was it made from another corpus?"
+                )
             done.add((trace.question_id, trace.seed))
     total = len(items) * len(settings.seeds)
     existing = sum((it.question_id, s) in done for it in items for s in settings.seeds)
@@ -178,7 +209,7 @@ def generate_traces(items: Sequence[CorpusItem], engine: Engine, path: str | Pat
         progress(existing, total)
     with path.open("a", encoding="utf-8") as fh:
         for start in range(0, len(items), settings.batch_size):
-            chunk = items[start:start + settings.batch_size]
+            chunk = items[start : start + settings.batch_size]
             for seed in settings.seeds:
                 todo = [it for it in chunk if (it.question_id, seed) not in done]
                 if not todo:
@@ -190,7 +221,8 @@ def generate_traces(items: Sequence[CorpusItem], engine: Engine, path: str | Pat
                     raise EngineError(
                         f"teacher generation stopped after {generated} new traces "
                         f"({existing + generated} of {total} in {path}); rerun to resume: "
-                        f"{exc}") from exc
+                        f"{exc}"
+                    ) from exc
                 for it, completions in zip(todo, outputs):
                     c = completions[0]
                     row = asdict(Trace(it.question_id, seed, c.text, c.finish_reason, c.n_tokens))
@@ -221,22 +253,36 @@ def import_official(items: Sequence[CorpusItem], path: str | Path, seed: int = 0
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"teacher outputs {path}: row {number} is not JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) \
-                or not isinstance(row.get("text"), str):
-            raise InputError(f"teacher outputs {path}: row {number} lacks string 'prompt' and 'text'")
+            raise InputError(
+                f"teacher outputs {path}: row {number} is not JSON ({exc.msg})"
+            ) from exc
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("prompt"), str)
+            or not isinstance(row.get("text"), str)
+        ):
+            raise InputError(
+                f"teacher outputs {path}: row {number} lacks string 'prompt' and 'text'"
+            )
         rows.append(row)
     if len(rows) != len(items):
-        raise InputError(f"teacher outputs {path} have {len(rows)} rows but the corpus has "
-                         f"{len(items)}: they must align row by row (cut the corpus with --limit)")
+        raise InputError(
+            f"teacher outputs {path} have {len(rows)} rows but the corpus has "
+            f"{len(items)}: they must align row by row (cut the corpus with --limit)"
+        )
     misaligned = [
-        (n, it) for n, (row, it) in enumerate(zip(rows, items), 1)
+        (n, it)
+        for n, (row, it) in enumerate(zip(rows, items), 1)
         if not all(part.strip() in row["prompt"] for part in (it.question, it.answer1, it.answer2))
     ]
     if misaligned:
         n, it = misaligned[0]
-        raise InputError(f"teacher outputs {path} do not align with the corpus: {len(misaligned)} of "
-                         f"{len(rows)} rows hold another item's prompt (first: row {n}, expected "
-                         f"question_id {it.question_id!r})")
-    return [Trace(it.question_id, seed, row["text"], "imported", len(row.get("tokens") or ()))
-            for row, it in zip(rows, items)]
+        raise InputError(
+            f"teacher outputs {path} do not align with the corpus: {len(misaligned)} of "
+            f"{len(rows)} rows hold another item's prompt (first: row {n}, expected "
+            f"question_id {it.question_id!r})"
+        )
+    return [
+        Trace(it.question_id, seed, row["text"], "imported", len(row.get("tokens") or ()))
+        for row, it in zip(rows, items)
+    ]

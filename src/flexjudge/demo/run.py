@@ -12,9 +12,10 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -58,7 +59,7 @@ class DemoSettings:
     device: str = "auto"  #: judging device; training follows TRL's choice (CUDA when present)
 
     @classmethod
-    def quick(cls) -> "DemoSettings":
+    def quick(cls) -> DemoSettings:
         """A smaller run for CI: same path, fewer items."""
         return cls(n_train=320, n_eval=16, votes=2, epochs=3.0)
 
@@ -84,10 +85,16 @@ def metrics(items: Sequence[Item], verdicts: Sequence[Verdict]) -> dict[str, Any
     ok = [v.ok for v in verdicts]
     pair = [(it, v) for it, v in zip(items, verdicts) if it.request.task is Task.PAIRWISE]
     correct = sum(v.ok and v.winner == it.gold_winner for it, v in pair)
-    scores = [(abs(v.scores[0] - float(it.example.answers[0])))
-              for it, v in zip(items, verdicts) if it.request.task is Task.SCORE and v.ok and v.scores]
-    ranks = [v.ranking == _gold_ranking(it) for it, v in zip(items, verdicts)
-             if it.request.task is Task.BATCH and v.ok]
+    scores = [
+        (abs(v.scores[0] - float(it.example.answers[0])))
+        for it, v in zip(items, verdicts)
+        if it.request.task is Task.SCORE and v.ok and v.scores
+    ]
+    ranks = [
+        v.ranking == _gold_ranking(it)
+        for it, v in zip(items, verdicts)
+        if it.request.task is Task.BATCH and v.ok
+    ]
     return {
         "n": n,
         "valid_rate": sum(ok) / n if n else 0.0,
@@ -117,13 +124,24 @@ def _reasons(verdicts: Sequence[Verdict]) -> dict[str, int]:
     return counts
 
 
-def evaluate(model_dir: Path, items: Sequence[Item], s: DemoSettings, out: Path,
-             tag: str) -> dict[str, dict[str, Any]]:
-    judge = Judge(str(model_dir), votes=s.votes, order=s.order,  # type: ignore[arg-type]
-                  temperature=s.temperature, max_new_tokens=s.max_new_tokens, seed=s.seed,
-                  batch_size=8, device=s.device)
+def evaluate(
+    model_dir: Path, items: Sequence[Item], s: DemoSettings, out: Path, tag: str
+) -> dict[str, dict[str, Any]]:
+    judge = Judge(
+        str(model_dir),
+        votes=s.votes,
+        order=s.order,  # type: ignore[arg-type]
+        temperature=s.temperature,
+        max_new_tokens=s.max_new_tokens,
+        seed=s.seed,
+        batch_size=8,
+        device=s.device,
+    )
     result = {}
-    for condition, requests in (("text", [it.request for it in items]), ("image", with_image(items))):
+    for condition, requests in (
+        ("text", [it.request for it in items]),
+        ("image", with_image(items)),
+    ):
         verdicts = list(judge.run(requests))
         with (out / f"verdicts-{tag}-{condition}.jsonl").open("w") as fh:
             for v in verdicts:
@@ -133,8 +151,11 @@ def evaluate(model_dir: Path, items: Sequence[Item], s: DemoSettings, out: Path,
     return result
 
 
-def run_demo(out: str | Path, settings: DemoSettings | None = None,
-             progress: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
+def run_demo(
+    out: str | Path,
+    settings: DemoSettings | None = None,
+    progress: Callable[[str], None] = lambda msg: None,
+) -> dict[str, Any]:
     s = settings or DemoSettings()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -142,8 +163,12 @@ def run_demo(out: str | Path, settings: DemoSettings | None = None,
     progress("building a tiny Qwen2.5-VL checkpoint")
     base = build_tiny_model(out / "base", seed=s.seed, hidden_size=s.hidden_size)
     train_items = make_set(s.n_train, seed=s.seed + 1, prefix="train")
-    eval_items = make_set(s.n_eval, seed=s.seed + 2, prefix="eval",
-                          mix={Task.PAIRWISE: 0.6, Task.SCORE: 0.2, Task.BATCH: 0.2})
+    eval_items = make_set(
+        s.n_eval,
+        seed=s.seed + 2,
+        prefix="eval",
+        mix={Task.PAIRWISE: 0.6, Task.SCORE: 0.2, Task.BATCH: 0.2},
+    )
     progress("judging before training")
     before = evaluate(base, eval_items, s, out, "before")
     progress(f"fine-tuning on {len(train_items)} text-only examples")
@@ -152,22 +177,35 @@ def run_demo(out: str | Path, settings: DemoSettings | None = None,
     for row in rows:
         if pick.random() < s.short_prompt_share:  # the chat template's default system prompt
             row["prompt"] = row["prompt"][1:]
-    result = train_sft(base, rows, out / "model", learning_rate=s.learning_rate,
-                       num_train_epochs=s.epochs, per_device_train_batch_size=s.batch_size,
-                       lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0,
-                       max_grad_norm=s.max_grad_norm,
-                       max_length=1024, seed=s.seed)
+    result = train_sft(
+        base,
+        rows,
+        out / "model",
+        learning_rate=s.learning_rate,
+        num_train_epochs=s.epochs,
+        per_device_train_batch_size=s.batch_size,
+        lr_scheduler_type="constant",
+        warmup_steps=0,
+        weight_decay=0.0,
+        max_grad_norm=s.max_grad_norm,
+        max_length=1024,
+        seed=s.seed,
+    )
     progress("judging after training")
     after = evaluate(out / "model", eval_items, s, out, "after")
     summary = {
         "before": before,
         "after": after,
-        "training": {"examples": result.n_examples, "dropped": result.n_dropped,
-                     "first_loss": result.losses[0] if result.losses else None,
-                     "last_loss": result.losses[-1] if result.losses else None,
-                     "seconds": round(result.seconds, 1),
-                     "tokens_per_second": round(result.train_tokens / result.seconds, 1)
-                     if result.seconds else None},
+        "training": {
+            "examples": result.n_examples,
+            "dropped": result.n_dropped,
+            "first_loss": result.losses[0] if result.losses else None,
+            "last_loss": result.losses[-1] if result.losses else None,
+            "seconds": round(result.seconds, 1),
+            "tokens_per_second": round(result.train_tokens / result.seconds, 1)
+            if result.seconds
+            else None,
+        },
         "settings": s.__dict__,
         "seconds": round(time.perf_counter() - t0, 1),
         "model": str(out / "model"),

@@ -69,8 +69,9 @@ def make_item(rng: random.Random, task: Task, scale: str, item_id: str) -> Item:
     levels: tuple[Level, ...] = tuple(rng.sample(LEVELS, n))
     categories = [_category_for(asked, lv) for lv in levels]
     responses = [rng.choice(CATEGORIES[c]) for c in categories]
-    request = JudgeRequest.build(id=item_id, task=task, instruction=f"Name a {asked}.",
-                                 responses=responses, scale=scale)
+    request = JudgeRequest.build(
+        id=item_id, task=task, instruction=f"Name a {asked}.", responses=responses, scale=scale
+    )
     lines = [f"The instruction asks for a {asked}."]
     for i, (cat, lv) in enumerate(zip(categories, levels)):
         who = "The assistant" if task is Task.SCORE else f"Assistant {i + 1}"
@@ -79,11 +80,14 @@ def make_item(rng: random.Random, task: Task, scale: str, item_id: str) -> Item:
     return Item(request, levels, TrainingExample(request, " ".join(lines), answers))
 
 
-def make_set(n: int, seed: int, *, mix: dict[Task, float] | None = None,
-             prefix: str = "item") -> list[Item]:
+def make_set(
+    n: int, seed: int, *, mix: dict[Task, float] | None = None, prefix: str = "item"
+) -> list[Item]:
     """``n`` items with a seeded mix of formats and both training scales."""
     rng = random.Random(seed)
     mix = mix or {Task.PAIRWISE: 0.4, Task.SCORE: 0.3, Task.BATCH: 0.3}
     tasks, weights = zip(*mix.items())
-    return [make_item(rng, rng.choices(tasks, weights)[0], rng.choice(("1-10", "1-5")),
-                      f"{prefix}-{i}") for i in range(n)]
+    return [
+        make_item(rng, rng.choices(tasks, weights)[0], rng.choice(("1-10", "1-5")), f"{prefix}-{i}")
+        for i in range(n)
+    ]

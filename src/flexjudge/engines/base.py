@@ -4,8 +4,9 @@ per request out. Engines know nothing about judging; prompts and parsing live el
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 from flexjudge.errors import ConfigError
 
@@ -42,7 +43,7 @@ class ChatRequest:
     def modalities(self) -> set[str]:
         return {p.type for m in self.messages for p in m.parts if p.type != "text"}
 
-    def continued(self, more: str) -> "ChatRequest":
+    def continued(self, more: str) -> ChatRequest:
         return ChatRequest(self.messages, self.assistant_prefix + more)
 
 

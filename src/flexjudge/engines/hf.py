@@ -11,13 +11,19 @@ number of times (e.g. after the second ``</answer>`` of a pairwise judgement) or
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from transformers import AutoConfig, AutoProcessor, StoppingCriteria, StoppingCriteriaList
 
 from flexjudge.engines.base import (
-    ChatRequest, Completion, Engine, EngineInfo, SamplingParams, truncate_at_stop,
+    ChatRequest,
+    Completion,
+    Engine,
+    EngineInfo,
+    SamplingParams,
+    truncate_at_stop,
 )
 from flexjudge.engines.images import load_image
 from flexjudge.errors import EngineError, MediaError, ModelLoadError
@@ -39,8 +45,15 @@ class TransformersEngine(Engine):
     """Generate with ``transformers``. ``device``: "auto" (CUDA when present), "cpu", "cuda:0"...
     ``dtype``: "auto" (bf16 on a GPU that supports it, float32 on CPU) or a torch dtype name."""
 
-    def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto",
-                 revision: str | None = None, video_preset: str = "qwen") -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        revision: str | None = None,
+        video_preset: str = "qwen",
+    ) -> None:
         self.model_id = str(model)
         self.video_preset = video_preset
         self.revision = revision
@@ -51,7 +64,8 @@ class TransformersEngine(Engine):
         except Exception as exc:  # OSError, ValueError, hub errors: all mean "cannot load"
             raise ModelLoadError(
                 f"cannot load the config of {self.model_id!r}: {first_line(exc)}. "
-                + _load_hint(self.model_id)) from exc
+                + _load_hint(self.model_id)
+            ) from exc
         model_type = getattr(self.config, "model_type", "")
         self._class_name, self.modalities = model_class_for(self.config)
         try:
@@ -59,23 +73,29 @@ class TransformersEngine(Engine):
         except Exception as exc:
             raise ModelLoadError(
                 f"cannot load the processor of {self.model_id!r}: {first_line(exc)}. "
-                + _load_hint(self.model_id)) from exc
+                + _load_hint(self.model_id)
+            ) from exc
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         if self.modalities and not hasattr(self.processor, "image_processor"):
             raise ModelLoadError(
                 f"{self.model_id!r} is a {model_type} checkpoint but its folder has no image "
                 "processor files (preprocessor_config.json); copy them from the base model, "
-                "e.g. Qwen/Qwen2.5-VL-7B-Instruct, or save the processor next to the weights.")
+                "e.g. Qwen/Qwen2.5-VL-7B-Instruct, or save the processor next to the weights."
+            )
         if "audio" in self.modalities and not hasattr(self.processor, "feature_extractor"):
             raise ModelLoadError(
                 f"{self.model_id!r} is a {model_type} checkpoint but its processor has no audio "
                 "feature extractor; save the base model's processor (e.g. Qwen/Qwen2.5-Omni-7B) "
-                "next to the weights.")
-        if getattr(self.tokenizer, "chat_template", None) is None and getattr(
-                self.processor, "chat_template", None) is None:
+                "next to the weights."
+            )
+        if (
+            getattr(self.tokenizer, "chat_template", None) is None
+            and getattr(self.processor, "chat_template", None) is None
+        ):
             raise ModelLoadError(
                 f"{self.model_id!r} has no chat template; save the base model's processor "
-                "(chat_template.json) next to the weights.")
+                "(chat_template.json) next to the weights."
+            )
         self.tokenizer.padding_side = "left"
         self._model: Any = None
 
@@ -87,20 +107,28 @@ class TransformersEngine(Engine):
 
             cls = getattr(transformers, self._class_name)
             try:
-                self._model = cls.from_pretrained(self.model_id, revision=self.revision,
-                                                  dtype=self.dtype)
+                self._model = cls.from_pretrained(
+                    self.model_id, revision=self.revision, dtype=self.dtype
+                )
             except Exception as exc:
                 raise ModelLoadError(
                     f"cannot load the weights of {self.model_id!r}: {first_line(exc)}. "
-                    + _load_hint(self.model_id)) from exc
+                    + _load_hint(self.model_id)
+                ) from exc
             self._model.to(self.device).eval()
         return self._model
 
     @property
     def info(self) -> EngineInfo:
-        return EngineInfo("transformers", self.model_id,
-                          {"revision": self.revision, "dtype": str(self.dtype).removeprefix("torch."),
-                           "device": str(self.device)})
+        return EngineInfo(
+            "transformers",
+            self.model_id,
+            {
+                "revision": self.revision,
+                "dtype": str(self.dtype).removeprefix("torch."),
+                "device": str(self.device),
+            },
+        )
 
     def close(self) -> None:
         self._model = None
@@ -108,8 +136,9 @@ class TransformersEngine(Engine):
             torch.cuda.empty_cache()
 
     # -- prompts ----------------------------------------------------------------------------
-    def _messages(self, request: ChatRequest
-                  ) -> tuple[list[dict[str, Any]], list[Any], list[Any], list[Any]]:
+    def _messages(
+        self, request: ChatRequest
+    ) -> tuple[list[dict[str, Any]], list[Any], list[Any], list[Any]]:
         """Chat-template messages, and the images, videos and audios in placeholder order."""
         messages: list[dict[str, Any]] = []
         images: list[Any] = []
@@ -127,8 +156,10 @@ class TransformersEngine(Engine):
                     content.append({"type": "audio"})
                     audios.append(p.media)
                 else:
-                    raise MediaError(f"{p.type} input is not supported by the transformers "
-                                     f"engine for {self.model_id!r} yet")
+                    raise MediaError(
+                        f"{p.type} input is not supported by the transformers "
+                        f"engine for {self.model_id!r} yet"
+                    )
             messages.append({"role": m.role, "content": content})
         return messages, images, videos, audios
 
@@ -136,16 +167,19 @@ class TransformersEngine(Engine):
         return self._render(self._messages(request)[0], request.assistant_prefix)
 
     def _render(self, messages: list[dict[str, Any]], prefix: str) -> str:
-        text = self.processor.apply_chat_template(messages, tokenize=False,
-                                                  add_generation_prompt=True)
+        text = self.processor.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
         return str(text) + prefix
 
     def check(self, request: ChatRequest) -> None:
         """Fail early, naming the file, when a request's media cannot be used."""
         for kind in request.modalities():
             if kind not in self.modalities:
-                raise MediaError(f"{self.model_id!r} cannot take {kind} input "
-                                 f"(it takes: text{''.join(', ' + m for m in sorted(self.modalities))})")
+                raise MediaError(
+                    f"{self.model_id!r} cannot take {kind} input "
+                    f"(it takes: text{''.join(', ' + m for m in sorted(self.modalities))})"
+                )
         for m in request.messages:
             for p in m.parts:
                 if p.type == "image":
@@ -168,15 +202,19 @@ class TransformersEngine(Engine):
 
         limit = self._audio_limit()
         if isinstance(media, AudioClip) or isinstance(media, tuple):
-            clip = load_audio(media, target_rate=int(self.processor.feature_extractor.sampling_rate))
+            clip = load_audio(
+                media, target_rate=int(self.processor.feature_extractor.sampling_rate)
+            )
             duration, name = clip.duration, clip.source or "in-memory audio clip"
         else:
             duration, _, _ = probe_audio(media)
             name = str(media)
         if duration > limit:
-            raise MediaError(f"audio {name!r} lasts {duration:.1f} s, longer than the "
-                             f"{limit:g} s that {self.model_id!r}'s feature extractor takes "
-                             "(it would be truncated); cut it into shorter clips")
+            raise MediaError(
+                f"audio {name!r} lasts {duration:.1f} s, longer than the "
+                f"{limit:g} s that {self.model_id!r}'s feature extractor takes "
+                "(it would be truncated); cut it into shorter clips"
+            )
 
     def _load_audio(self, media: Any) -> Any:
         from flexjudge.media import load_audio
@@ -185,7 +223,9 @@ class TransformersEngine(Engine):
         return load_audio(media, target_rate=int(self.processor.feature_extractor.sampling_rate))
 
     # -- generation -------------------------------------------------------------------------
-    def generate(self, requests: Sequence[ChatRequest], params: SamplingParams) -> list[list[Completion]]:
+    def generate(
+        self, requests: Sequence[ChatRequest], params: SamplingParams
+    ) -> list[list[Completion]]:
         if not requests:
             return []
         texts, images, clips, sounds = [], [], [], []
@@ -202,18 +242,31 @@ class TransformersEngine(Engine):
         if clips:
             # Frames are already sampled and sized (multiples of 28) by flexjudge.media; the
             # metadata carries the real fps, without which the processor assumes 24 fps.
-            video_args = dict(videos=[c.frames for c in clips], videos_kwargs={
-                "video_metadata": [c.processor_metadata() for c in clips],
-                "do_sample_frames": False, "do_resize": False})
+            video_args = dict(
+                videos=[c.frames for c in clips],
+                videos_kwargs={
+                    "video_metadata": [c.processor_metadata() for c in clips],
+                    "do_sample_frames": False,
+                    "do_resize": False,
+                },
+            )
         if sounds:
             # Mono float32 in [-1, 1] at the extractor's rate (flexjudge.media.load_audio).
-            video_args.update(audio=[s.samples for s in sounds],
-                              sampling_rate=int(self.processor.feature_extractor.sampling_rate))
+            video_args.update(
+                audio=[s.samples for s in sounds],
+                sampling_rate=int(self.processor.feature_extractor.sampling_rate),
+            )
         try:
             # The chat template already writes any BOS (LLaMA-3's <|begin_of_text|>); training
             # sees it once, so judging must not add a second one.
-            inputs = self.processor(text=texts, images=images or None, padding=True,
-                                    add_special_tokens=False, return_tensors="pt", **video_args)
+            inputs = self.processor(
+                text=texts,
+                images=images or None,
+                padding=True,
+                add_special_tokens=False,
+                return_tensors="pt",
+                **video_args,
+            )
         except Exception as exc:
             raise EngineError(f"the processor rejected the batch: {first_line(exc)}") from exc
         inputs = inputs.to(self.device)
@@ -224,8 +277,11 @@ class TransformersEngine(Engine):
             torch.manual_seed(params.seed)
         sample = params.temperature > 0
         gen_kwargs: dict[str, Any] = dict(
-            max_new_tokens=params.max_new_tokens, num_return_sequences=params.n,
-            do_sample=sample, eos_token_id=eos, pad_token_id=self.tokenizer.pad_token_id,
+            max_new_tokens=params.max_new_tokens,
+            num_return_sequences=params.n,
+            do_sample=sample,
+            eos_token_id=eos,
+            pad_token_id=self.tokenizer.pad_token_id,
             stopping_criteria=StoppingCriteriaList([stopper]) if params.stop else None,
         )
         if sample:
@@ -279,7 +335,9 @@ class _StopCounter(StoppingCriteria):
         self.buffers: list[str] = []
         self.seen: list[int] = []
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any
+    ) -> torch.BoolTensor:
         rows = input_ids.shape[0]
         if not self.buffers:
             self.buffers = [""] * rows
@@ -288,7 +346,7 @@ class _StopCounter(StoppingCriteria):
         for r, tok in enumerate(input_ids[:, -1].tolist()):
             prev = self.buffers[r]
             piece = self.tokenizer.decode([tok], skip_special_tokens=False)
-            buf = prev[-self.window:] + piece
+            buf = prev[-self.window :] + piece
             # count occurrences that end inside the new piece only
             start = max(0, len(buf) - len(piece))
             for s in self.stops:
@@ -327,7 +385,9 @@ def _pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
     try:
         value = getattr(torch, dtype)
     except AttributeError:
-        raise EngineError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16") from None
+        raise EngineError(
+            f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16"
+        ) from None
     if not isinstance(value, torch.dtype):
         raise EngineError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16")
     return value

@@ -25,4 +25,6 @@ def load_image(media: Any) -> Image.Image:
                 return im.convert("RGB")
         except Exception as exc:
             raise MediaError(f"image {str(path)!r} cannot be read: {first_line(exc)}") from exc
-    raise MediaError(f"unsupported image value of type {type(media).__name__}: pass a path or a PIL image")
+    raise MediaError(
+        f"unsupported image value of type {type(media).__name__}: pass a path or a PIL image"
+    )

@@ -30,8 +30,9 @@ import io
 import os
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 import httpx
 
@@ -54,10 +55,19 @@ class OpenAIEngine(Engine):
 
     modalities = frozenset({"image"})
 
-    def __init__(self, model: str, *, base_url: str, api_key_env: str | None = "OPENAI_API_KEY",
-                 concurrency: int = 8, timeout: float = 120.0, max_retries: int = 4,
-                 total_timeout: float | None = None, backoff: float = 0.5,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        concurrency: int = 8,
+        timeout: float = 120.0,
+        max_retries: int = 4,
+        total_timeout: float | None = None,
+        backoff: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         if not base_url:
             raise ConfigError("the openai engine needs --base-url (e.g. http://127.0.0.1:8000/v1)")
         if concurrency < 1:
@@ -93,26 +103,45 @@ class OpenAIEngine(Engine):
                     _image_url(p.media)
 
     # -- generation -------------------------------------------------------------------------
-    def generate(self, requests: Sequence[ChatRequest], params: SamplingParams) -> list[list[Completion]]:
+    def generate(
+        self, requests: Sequence[ChatRequest], params: SamplingParams
+    ) -> list[list[Completion]]:
         return asyncio.run(self._generate_all(list(requests), params))
 
-    async def _generate_all(self, requests: list[ChatRequest], params: SamplingParams) -> list[list[Completion]]:
+    async def _generate_all(
+        self, requests: list[ChatRequest], params: SamplingParams
+    ) -> list[list[Completion]]:
         deadline = time.monotonic() + self.total_timeout if self.total_timeout else None
         limits = httpx.Limits(max_connections=self.concurrency)
-        async with httpx.AsyncClient(base_url=self.base_url, headers=self.headers, limits=limits,
-                                     timeout=self.timeout, transport=self.transport) as client:
+        async with httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=self.headers,
+            limits=limits,
+            timeout=self.timeout,
+            transport=self.transport,
+        ) as client:
             sem = asyncio.Semaphore(self.concurrency)
             if requests and (self.supports_n is None or self.supports_prefill is None):
                 # Probe with the first request alone, so that what it reveals serves the rest.
                 first = [await self._one(client, sem, requests[0], params, deadline)]
-                rest = await asyncio.gather(*(self._one(client, sem, r, params, deadline)
-                                              for r in requests[1:]))
+                rest = await asyncio.gather(
+                    *(self._one(client, sem, r, params, deadline) for r in requests[1:])
+                )
                 return first + list(rest)
-            return list(await asyncio.gather(*(self._one(client, sem, r, params, deadline)
-                                               for r in requests)))
+            return list(
+                await asyncio.gather(
+                    *(self._one(client, sem, r, params, deadline) for r in requests)
+                )
+            )
 
-    async def _one(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, request: ChatRequest,
-                   params: SamplingParams, deadline: float | None) -> list[Completion]:
+    async def _one(
+        self,
+        client: httpx.AsyncClient,
+        sem: asyncio.Semaphore,
+        request: ChatRequest,
+        params: SamplingParams,
+        deadline: float | None,
+    ) -> list[Completion]:
         n = params.n if self.supports_n is not False else 1
         comps = await self._call(client, sem, request, params, n, params.seed, deadline)
         if params.n > 1 and self.supports_n is None:
@@ -124,17 +153,26 @@ class OpenAIEngine(Engine):
             k = len(comps)
         return comps[: params.n]
 
-    def _payload(self, request: ChatRequest, params: SamplingParams, n: int,
-                 seed: int | None, prefill: bool) -> dict[str, Any]:
+    def _payload(
+        self, request: ChatRequest, params: SamplingParams, n: int, seed: int | None, prefill: bool
+    ) -> dict[str, Any]:
         messages: list[dict[str, Any]] = []
         for m in request.messages:
-            content = [{"type": "text", "text": p.text} if p.type == "text"
-                       else {"type": "image_url", "image_url": {"url": _image_url(p.media)}}
-                       for p in m.parts]
+            content = [
+                {"type": "text", "text": p.text}
+                if p.type == "text"
+                else {"type": "image_url", "image_url": {"url": _image_url(p.media)}}
+                for p in m.parts
+            ]
             messages.append({"role": m.role, "content": content})
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "n": n,
-                                "max_tokens": params.max_new_tokens,
-                                "temperature": params.temperature, "top_p": params.top_p}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "n": n,
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+        }
         if seed is not None:
             body["seed"] = seed
         if prefill and request.assistant_prefix:
@@ -142,9 +180,16 @@ class OpenAIEngine(Engine):
             body.update(continue_final_message=True, add_generation_prompt=False)
         return body
 
-    async def _call(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, request: ChatRequest,
-                    params: SamplingParams, n: int, seed: int | None,
-                    deadline: float | None) -> list[Completion]:
+    async def _call(
+        self,
+        client: httpx.AsyncClient,
+        sem: asyncio.Semaphore,
+        request: ChatRequest,
+        params: SamplingParams,
+        n: int,
+        seed: int | None,
+        deadline: float | None,
+    ) -> list[Completion]:
         prefill = bool(request.assistant_prefix) and self.supports_prefill is not False
         body = self._payload(request, params, n, seed, prefill)
         data = await self._post(client, sem, body, deadline, allow_prefill_probe=prefill)
@@ -158,9 +203,13 @@ class OpenAIEngine(Engine):
         assert data is not None
         try:
             choices = data["choices"]
-            comps = [self._completion(c, request.assistant_prefix, prefill, params) for c in choices]
+            comps = [
+                self._completion(c, request.assistant_prefix, prefill, params) for c in choices
+            ]
         except (KeyError, TypeError) as exc:
-            raise EngineError(f"malformed response from {self.base_url}: {str(data)[:200]}") from exc
+            raise EngineError(
+                f"malformed response from {self.base_url}: {str(data)[:200]}"
+            ) from exc
         # Servers report usage once per response, summed over its choices (not per choice).
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         total = usage.get("completion_tokens")
@@ -169,8 +218,9 @@ class OpenAIEngine(Engine):
             comps = [replace(c, n_tokens=share) for c in comps]
         return comps
 
-    def _completion(self, choice: dict[str, Any], prefix: str, prefilled: bool,
-                    params: SamplingParams) -> Completion:
+    def _completion(
+        self, choice: dict[str, Any], prefix: str, prefilled: bool, params: SamplingParams
+    ) -> Completion:
         msg = choice.get("message") or {}
         content = msg.get("content") or ""
         reasoning = msg.get("reasoning_content") or msg.get("reasoning")
@@ -179,13 +229,22 @@ class OpenAIEngine(Engine):
         else:
             text = content
             if not prefilled and prefix and text.lstrip().startswith(prefix.strip()):
-                text = text.lstrip()[len(prefix.strip()):].lstrip("\n")
+                text = text.lstrip()[len(prefix.strip()) :].lstrip("\n")
         text, stopped = truncate_at_stop(text, params.stop, params.stop_count)
-        finish = "stop" if stopped else "length" if choice.get("finish_reason") == "length" else "eos"
+        finish = (
+            "stop" if stopped else "length" if choice.get("finish_reason") == "length" else "eos"
+        )
         return Completion(text, finish)  # type: ignore[arg-type]
 
-    async def _post(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, body: dict[str, Any],
-                    deadline: float | None, *, allow_prefill_probe: bool) -> dict[str, Any] | None:
+    async def _post(
+        self,
+        client: httpx.AsyncClient,
+        sem: asyncio.Semaphore,
+        body: dict[str, Any],
+        deadline: float | None,
+        *,
+        allow_prefill_probe: bool,
+    ) -> dict[str, Any] | None:
         last = "no attempt"
         for attempt in range(self.max_retries + 1):
             if deadline is not None and time.monotonic() > deadline:
@@ -196,25 +255,37 @@ class OpenAIEngine(Engine):
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             else:
-                if resp.status_code in (400, 422) and allow_prefill_probe and _mentions_prefill(resp.text):
+                if (
+                    resp.status_code in (400, 422)
+                    and allow_prefill_probe
+                    and _mentions_prefill(resp.text)
+                ):
                     return None
                 if resp.status_code == 401 or resp.status_code == 403:
-                    raise EngineError(f"{self.base_url} refused the API key (HTTP {resp.status_code})")
+                    raise EngineError(
+                        f"{self.base_url} refused the API key (HTTP {resp.status_code})"
+                    )
                 if resp.status_code == 404:
-                    raise EngineError(f"{self.base_url}: not found (HTTP 404) - is the model "
-                                      f"{self.model!r} served there? {resp.text[:200]}")
+                    raise EngineError(
+                        f"{self.base_url}: not found (HTTP 404) - is the model "
+                        f"{self.model!r} served there? {resp.text[:200]}"
+                    )
                 if resp.status_code in _RETRY_STATUS:
                     last = f"HTTP {resp.status_code}: {resp.text[:200]}"
                 elif resp.status_code >= 400:
-                    raise EngineError(f"{self.base_url} answered HTTP {resp.status_code}: {resp.text[:300]}")
+                    raise EngineError(
+                        f"{self.base_url} answered HTTP {resp.status_code}: {resp.text[:300]}"
+                    )
                 else:
                     try:
                         return resp.json()
                     except ValueError:
                         last = f"a body that is not JSON: {resp.text[:120]!r}"
             if attempt < self.max_retries:
-                await asyncio.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random()))
-        raise EngineError(f"{self.base_url}: giving up after {self.max_retries + 1} attempts ({last})")
+                await asyncio.sleep(self.backoff * (2**attempt) * (0.5 + random.random()))
+        raise EngineError(
+            f"{self.base_url}: giving up after {self.max_retries + 1} attempts ({last})"
+        )
 
 
 def _mentions_prefill(text: str) -> bool:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flexjudge.engines.base import Engine
 from flexjudge.errors import ConfigError
@@ -26,11 +27,15 @@ def create_engine(name: str, model: str | None = None, **options: Any) -> Engine
     try:
         module_name, attr, extra = _ENGINES[name]
     except KeyError:
-        raise ConfigError(f"unknown engine {name!r}: use one of {', '.join(engine_names())}") from None
+        raise ConfigError(
+            f"unknown engine {name!r}: use one of {', '.join(engine_names())}"
+        ) from None
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         hint = f"pip install 'flexjudge[{extra}]'" if extra else "reinstall flexjudge"
-        raise ConfigError(f"engine {name!r} needs {exc.name or 'a missing package'}: {hint}") from exc
+        raise ConfigError(
+            f"engine {name!r} needs {exc.name or 'a missing package'}: {hint}"
+        ) from exc
     factory: Callable[..., Engine] = getattr(module, attr)
     return factory(model, **options) if model is not None else factory(**options)

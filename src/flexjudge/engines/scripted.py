@@ -7,10 +7,16 @@ checkpoints.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Union
 
 from flexjudge.engines.base import (
-    ChatRequest, Completion, Engine, EngineInfo, SamplingParams, truncate_at_stop,
+    ChatRequest,
+    Completion,
+    Engine,
+    EngineInfo,
+    SamplingParams,
+    truncate_at_stop,
 )
 from flexjudge.engines.chatml import render_chatml
 
@@ -28,7 +34,9 @@ class ScriptedEngine(Engine):
         self.calls: list[tuple[list[ChatRequest], SamplingParams]] = []
         self._next = 0
 
-    def generate(self, requests: Sequence[ChatRequest], params: SamplingParams) -> list[list[Completion]]:
+    def generate(
+        self, requests: Sequence[ChatRequest], params: SamplingParams
+    ) -> list[list[Completion]]:
         self.calls.append((list(requests), params))
         out = []
         for req in requests:

@@ -36,10 +36,16 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from flexjudge.engines.base import (
-    ChatRequest, Completion, Engine, EngineInfo, SamplingParams, truncate_at_stop,
+    ChatRequest,
+    Completion,
+    Engine,
+    EngineInfo,
+    SamplingParams,
+    truncate_at_stop,
 )
 from flexjudge.engines.images import load_image
 from flexjudge.errors import ConfigError, EngineError, ModelLoadError
@@ -49,7 +55,7 @@ if importlib.util.find_spec("vllm") is None:
     # The registry turns this into "engine 'vllm' needs vllm: pip install 'flexjudge[vllm]'".
     raise ImportError("the vllm engine needs the vllm package", name="vllm")
 
-from flexjudge.engines.hf import TransformersEngine, _eos_ids  # noqa: E402  (after the check)
+from flexjudge.engines.hf import TransformersEngine, _eos_ids
 
 #: Media items per prompt that vLLM reserves room for, by default (a batch of 3-26 responses
 #: may carry an image each; ``limit_mm_per_prompt`` overrides).
@@ -68,38 +74,67 @@ class VLLMEngine(Engine):
     ``enforce_eager``, ``quantization``...).
     """
 
-    def __init__(self, model: str, *, dtype: str = "auto", revision: str | None = None,
-                 video_preset: str = "qwen", tensor_parallel_size: int = 1,
-                 data_parallel_size: int = 1, max_model_len: int | None = None, seed: int = 0,
-                 enable_prefix_caching: bool = True,
-                 limit_mm_per_prompt: dict[str, int] | None = None,
-                 device: str | None = None, **llm_options: Any) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        dtype: str = "auto",
+        revision: str | None = None,
+        video_preset: str = "qwen",
+        tensor_parallel_size: int = 1,
+        data_parallel_size: int = 1,
+        max_model_len: int | None = None,
+        seed: int = 0,
+        enable_prefix_caching: bool = True,
+        limit_mm_per_prompt: dict[str, int] | None = None,
+        device: str | None = None,
+        **llm_options: Any,
+    ) -> None:
         if tensor_parallel_size < 1:
-            raise ConfigError(f"tensor_parallel_size must be at least 1, got {tensor_parallel_size}")
+            raise ConfigError(
+                f"tensor_parallel_size must be at least 1, got {tensor_parallel_size}"
+            )
         if data_parallel_size != 1:
             raise ConfigError(
                 "the vllm engine runs one vllm.LLM per process, which has no data parallelism: "
                 "run one `flexjudge run --shard I/N` process per GPU (CUDA_VISIBLE_DEVICES) and "
-                "`flexjudge merge` the shards")
+                "`flexjudge merge` the shards"
+            )
         if device not in (None, "auto"):
-            raise ConfigError(f"the vllm engine places the model itself (device={device!r}): "
-                              "choose GPUs with CUDA_VISIBLE_DEVICES")
+            raise ConfigError(
+                f"the vllm engine places the model itself (device={device!r}): "
+                "choose GPUs with CUDA_VISIBLE_DEVICES"
+            )
         self.model_id = str(model)
         # The transformers engine's processor and chat template, without weights: one prompt
         # path for both engines, and a missing or broken checkpoint fails here, named.
-        self._template = TransformersEngine(self.model_id, device="cpu", dtype="float32",
-                                            revision=revision, video_preset=video_preset)
+        self._template = TransformersEngine(
+            self.model_id,
+            device="cpu",
+            dtype="float32",
+            revision=revision,
+            video_preset=video_preset,
+        )
         self.modalities = self._template.modalities
         self.revision = revision
         self.dtype = dtype
         self.video_preset = video_preset
-        limits = dict(limit_mm_per_prompt) if limit_mm_per_prompt is not None else {
-            k: v for k, v in DEFAULT_MM_LIMITS.items() if k in self.modalities}
+        limits = (
+            dict(limit_mm_per_prompt)
+            if limit_mm_per_prompt is not None
+            else {k: v for k, v in DEFAULT_MM_LIMITS.items() if k in self.modalities}
+        )
         self._llm_args: dict[str, Any] = dict(
-            model=self.model_id, tokenizer=self.model_id, revision=revision,
-            tokenizer_revision=revision, dtype=dtype,
-            seed=seed, tensor_parallel_size=tensor_parallel_size,
-            enable_prefix_caching=enable_prefix_caching, **llm_options)
+            model=self.model_id,
+            tokenizer=self.model_id,
+            revision=revision,
+            tokenizer_revision=revision,
+            dtype=dtype,
+            seed=seed,
+            tensor_parallel_size=tensor_parallel_size,
+            enable_prefix_caching=enable_prefix_caching,
+            **llm_options,
+        )
         if max_model_len is not None:
             self._llm_args["max_model_len"] = max_model_len
         if limits:
@@ -119,7 +154,8 @@ class VLLMEngine(Engine):
             except Exception as exc:
                 raise ModelLoadError(
                     f"vLLM cannot start {self.model_id!r}: {first_line(exc)} (vLLM's log above "
-                    "has the cause)") from exc
+                    "has the cause)"
+                ) from exc
         return self._llm
 
     @property
@@ -130,8 +166,9 @@ class VLLMEngine(Engine):
             import vllm
 
             version = str(getattr(vllm, "__version__", "unknown"))
-        return EngineInfo("vllm", self.model_id,
-                          {"revision": self.revision, "dtype": self.dtype, "vllm": version})
+        return EngineInfo(
+            "vllm", self.model_id, {"revision": self.revision, "dtype": self.dtype, "vllm": version}
+        )
 
     def close(self) -> None:
         llm, self._llm = self._llm, None
@@ -149,8 +186,9 @@ class VLLMEngine(Engine):
 
     def _prompt(self, request: ChatRequest) -> dict[str, Any]:
         messages, images, videos, audios = self._template._messages(request)
-        prompt: dict[str, Any] = {"prompt": self._template._render(messages,
-                                                                   request.assistant_prefix)}
+        prompt: dict[str, Any] = {
+            "prompt": self._template._render(messages, request.assistant_prefix)
+        }
         data: dict[str, list[Any]] = {}
         if images:
             data["image"] = [load_image(i) for i in images]
@@ -173,13 +211,20 @@ class VLLMEngine(Engine):
         from vllm import SamplingParams as VSamplingParams
 
         if self._eos is None:
-            self._eos = _eos_ids(_generation_config(self.model_id, self.revision),
-                                 self._template.tokenizer)
+            self._eos = _eos_ids(
+                _generation_config(self.model_id, self.revision), self._template.tokenizer
+            )
         kw: dict[str, Any] = dict(
-            n=n, seed=seed, max_tokens=max_tokens, temperature=params.temperature,
-            stop=list(params.stop) or None, include_stop_str_in_output=True,
+            n=n,
+            seed=seed,
+            max_tokens=max_tokens,
+            temperature=params.temperature,
+            stop=list(params.stop) or None,
+            include_stop_str_in_output=True,
             # the same end-of-turn ids as the transformers engine (<|im_end|> included)
-            stop_token_ids=self._eos, skip_special_tokens=True)
+            stop_token_ids=self._eos,
+            skip_special_tokens=True,
+        )
         if params.temperature > 0:
             kw.update(top_p=params.top_p, top_k=0)
         return VSamplingParams(**kw)
@@ -188,30 +233,41 @@ class VLLMEngine(Engine):
         videos = any("video" in p.get("multi_modal_data", {}) for p in prompts)
         try:
             return self.llm.generate(
-                prompts, sampling, use_tqdm=False,
+                prompts,
+                sampling,
+                use_tqdm=False,
                 tokenization_kwargs={"add_special_tokens": False},
-                mm_processor_kwargs={"do_sample_frames": False} if videos else None)
+                mm_processor_kwargs={"do_sample_frames": False} if videos else None,
+            )
         except ModelLoadError:
             raise
         except Exception as exc:
             raise EngineError(f"vLLM generate failed: {first_line(exc)}") from exc
 
-    def generate(self, requests: Sequence[ChatRequest], params: SamplingParams) -> list[list[Completion]]:
+    def generate(
+        self, requests: Sequence[ChatRequest], params: SamplingParams
+    ) -> list[list[Completion]]:
         if not requests:
             return []
         prompts = [self._prompt(r) for r in requests]
-        seeds = [None if params.seed is None else _prompt_seed(params.seed, p["prompt"])
-                 for p in prompts]
-        outputs = self._run(prompts, [self._sampling(params, params.n, s, params.max_new_tokens)
-                                      for s in seeds])
+        seeds = [
+            None if params.seed is None else _prompt_seed(params.seed, p["prompt"]) for p in prompts
+        ]
+        outputs = self._run(
+            prompts, [self._sampling(params, params.n, s, params.max_new_tokens) for s in seeds]
+        )
         # One growing sequence per (request, vote): text so far, tokens so far, last finish.
         seqs = [[_Seq() for _ in range(params.n)] for _ in requests]
         for i, out in enumerate(outputs):
             for k, comp in enumerate(sorted(out.outputs, key=lambda c: c.index)):
                 seqs[i][k].add(comp)
         for round_ in range(1, params.max_new_tokens + 1):
-            todo = [(i, k) for i, row in enumerate(seqs) for k, s in enumerate(row)
-                    if s.needs_more(params)]
+            todo = [
+                (i, k)
+                for i, row in enumerate(seqs)
+                for k, s in enumerate(row)
+                if s.needs_more(params)
+            ]
             if not todo:
                 break
             cont_prompts, cont_sampling = [], []
@@ -219,8 +275,9 @@ class VLLMEngine(Engine):
                 s = seqs[i][k]
                 cont_prompts.append({**prompts[i], "prompt": prompts[i]["prompt"] + s.text})
                 seed = None if seeds[i] is None else seeds[i] + k + round_ * _ROUND_SEED_STRIDE
-                cont_sampling.append(self._sampling(params, 1, seed,
-                                                    params.max_new_tokens - s.n_tokens))
+                cont_sampling.append(
+                    self._sampling(params, 1, seed, params.max_new_tokens - s.n_tokens)
+                )
             for (i, k), out in zip(todo, self._run(cont_prompts, cont_sampling)):
                 seqs[i][k].add(out.outputs[0])
         return [[s.completion(params) for s in row] for row in seqs]
@@ -262,7 +319,7 @@ class _Seq:
 
 def _prompt_seed(seed: int, prompt: str) -> int:
     """The sampling seed of one prompt: the caller's seed and the prompt's text, hashed."""
-    h = hashlib.sha256(f"{seed}\0{prompt}".encode("utf-8")).digest()
+    h = hashlib.sha256(f"{seed}\0{prompt}".encode()).digest()
     return int.from_bytes(h[:4], "big") & 0x3FFFFFFF
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from flexjudge.engines.base import Engine
 from flexjudge.engines.registry import create_engine
@@ -45,35 +46,76 @@ class Judge:
         **engine_options: Any,
     ) -> None:
         self.config = JudgeConfig(
-            votes=votes, order=order, temperature=temperature, top_p=top_p,
-            max_new_tokens=max_new_tokens, seed=seed, budget_forcing=budget_forcing,
-            score_reduce=score_reduce, batch_size=batch_size,
+            votes=votes,
+            order=order,
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+            budget_forcing=budget_forcing,
+            score_reduce=score_reduce,
+            batch_size=batch_size,
         )
-        self.engine = engine if isinstance(engine, Engine) else create_engine(
-            engine, model, **engine_options)
+        self.engine = (
+            engine if isinstance(engine, Engine) else create_engine(engine, model, **engine_options)
+        )
 
     # -- single items -----------------------------------------------------------------------
-    def score(self, instruction: str, response: ResponseLike, *, scale: str | Scale = "1-10",
-              **fields: Any) -> Verdict:
-        return self._one(task=Task.SCORE, instruction=instruction, responses=[response],
-                         scale=scale, **fields)
+    def score(
+        self,
+        instruction: str,
+        response: ResponseLike,
+        *,
+        scale: str | Scale = "1-10",
+        **fields: Any,
+    ) -> Verdict:
+        return self._one(
+            task=Task.SCORE, instruction=instruction, responses=[response], scale=scale, **fields
+        )
 
-    def compare(self, instruction: str, a: ResponseLike, b: ResponseLike, *, tie: bool = True,
-                scale: str | Scale = "1-10", **fields: Any) -> Verdict:
-        return self._one(task=Task.PAIRWISE, instruction=instruction, responses=[a, b],
-                         tie=tie, scale=scale, **fields)
+    def compare(
+        self,
+        instruction: str,
+        a: ResponseLike,
+        b: ResponseLike,
+        *,
+        tie: bool = True,
+        scale: str | Scale = "1-10",
+        **fields: Any,
+    ) -> Verdict:
+        return self._one(
+            task=Task.PAIRWISE,
+            instruction=instruction,
+            responses=[a, b],
+            tie=tie,
+            scale=scale,
+            **fields,
+        )
 
     def label(self, instruction: str, a: ResponseLike, b: ResponseLike, **fields: Any) -> Verdict:
         """Four-way verdict: ``[[A>B]]``, ``[[B>A]]``, ``[[A=B=Good]]`` or ``[[A=B=Bad]]``."""
         return self._one(task=Task.LABEL, instruction=instruction, responses=[a, b], **fields)
 
-    def rank(self, instruction: str, responses: Sequence[ResponseLike], *,
-             scale: str | Scale = "1-10", **fields: Any) -> Verdict:
-        return self._one(task=Task.BATCH, instruction=instruction, responses=list(responses),
-                         scale=scale, **fields)
+    def rank(
+        self,
+        instruction: str,
+        responses: Sequence[ResponseLike],
+        *,
+        scale: str | Scale = "1-10",
+        **fields: Any,
+    ) -> Verdict:
+        return self._one(
+            task=Task.BATCH,
+            instruction=instruction,
+            responses=list(responses),
+            scale=scale,
+            **fields,
+        )
 
     # -- batches ----------------------------------------------------------------------------
-    def run(self, requests: Iterable[JudgeRequest | Verdict | Mapping[str, Any]]) -> Iterator[Verdict]:
+    def run(
+        self, requests: Iterable[JudgeRequest | Verdict | Mapping[str, Any]]
+    ) -> Iterator[Verdict]:
         """Judge many requests, streaming verdicts in input order. A dict that is not a valid
         request, or a :class:`Verdict` already made for a bad input line, is passed through
         as an ``"error"`` verdict in its place."""
@@ -93,8 +135,11 @@ class Judge:
         try:
             return JudgeRequest.build(**r)
         except InputError as exc:
-            return error_verdict(str(r.get("id")) if r.get("id") is not None else None,
-                                 str(r.get("task", "")), str(exc))
+            return error_verdict(
+                str(r.get("id")) if r.get("id") is not None else None,
+                str(r.get("task", "")),
+                str(exc),
+            )
 
     def _one(self, **fields: Any) -> Verdict:
         return self.judge(JudgeRequest.build(**fields))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
-from typing import Iterable, Iterator, Literal, Sequence, Union
+from typing import Literal, Union
 
 from flexjudge.engines.base import ChatRequest, Completion, Engine, SamplingParams
 from flexjudge.errors import ConfigError, FlexJudgeError
@@ -53,11 +54,14 @@ class JudgeConfig:
         if not 0 <= self.budget_forcing <= 4:
             raise ConfigError(f"budget_forcing must be 0 to 4, got {self.budget_forcing}")
         if self.score_reduce not in ("mean", "median"):
-            raise ConfigError(f"unknown score aggregation {self.score_reduce!r}: use mean or median")
+            raise ConfigError(
+                f"unknown score aggregation {self.score_reduce!r}: use mean or median"
+            )
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
-        SamplingParams(temperature=self.temperature, top_p=self.top_p,
-                       max_new_tokens=self.max_new_tokens)  # validates the ranges
+        SamplingParams(
+            temperature=self.temperature, top_p=self.top_p, max_new_tokens=self.max_new_tokens
+        )  # validates the ranges
 
 
 def orders_for(request: JudgeRequest, config: JudgeConfig, index: int) -> list[list[int]]:
@@ -108,8 +112,9 @@ def judge_stream(items: Iterable[Item], engine: Engine, config: JudgeConfig) -> 
         index += len(chunk)
 
 
-def _judge_chunk(chunk: Sequence[Item], engine: Engine, config: JudgeConfig,
-                 start: int) -> list[Verdict]:
+def _judge_chunk(
+    chunk: Sequence[Item], engine: Engine, config: JudgeConfig, start: int
+) -> list[Verdict]:
     results: list[Verdict | None] = [None] * len(chunk)
     views: list[_View] = []
     for i, item in enumerate(chunk):
@@ -118,8 +123,12 @@ def _judge_chunk(chunk: Sequence[Item], engine: Engine, config: JudgeConfig,
             continue
         try:
             item_views = [
-                _View(i, order, build_chat(item, order, prime_think=config.prime_think),
-                      AnswerSpec.for_request(item))
+                _View(
+                    i,
+                    order,
+                    build_chat(item, order, prime_think=config.prime_think),
+                    AnswerSpec.for_request(item),
+                )
                 for order in orders_for(item, config, start + i)
             ]
             for v in item_views:
@@ -144,13 +153,19 @@ def _judge_chunk(chunk: Sequence[Item], engine: Engine, config: JudgeConfig,
             votes.setdefault(view.item, []).append(make_vote(parsed, view.order, view.spec, c))
     for i, item in enumerate(chunk):
         if results[i] is None and isinstance(item, JudgeRequest):
-            results[i] = aggregate(votes.get(i, []), item.task, tie=item.tie,
-                                   score_reduce=config.score_reduce, request_id=item.id)
+            results[i] = aggregate(
+                votes.get(i, []),
+                item.task,
+                tie=item.tie,
+                score_reduce=config.score_reduce,
+                request_id=item.id,
+            )
     return [r for r in results if r is not None]
 
 
-def _generate_isolated(views: list[_View], engine: Engine,
-                       config: JudgeConfig) -> list[list[Completion] | Exception]:
+def _generate_isolated(
+    views: list[_View], engine: Engine, config: JudgeConfig
+) -> list[list[Completion] | Exception]:
     """Generate for all views; if a batch fails, retry its views one by one so that one bad
     request costs only its own verdict."""
     out: list[list[Completion] | Exception] = [[] for _ in views]
@@ -177,21 +192,29 @@ def _generate_isolated(views: list[_View], engine: Engine,
 
 
 def _params(config: JudgeConfig, **over: object) -> SamplingParams:
-    base = SamplingParams(n=config.votes, temperature=config.temperature, top_p=config.top_p,
-                          max_new_tokens=config.max_new_tokens, seed=config.seed,
-                          stop=("</answer>",), stop_count=1)
+    base = SamplingParams(
+        n=config.votes,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        max_new_tokens=config.max_new_tokens,
+        seed=config.seed,
+        stop=("</answer>",),
+        stop_count=1,
+    )
     return replace(base, **over)  # type: ignore[arg-type]
 
 
-def _generate(chats: list[ChatRequest], engine: Engine, config: JudgeConfig,
-              answer_count: int) -> list[list[Completion]]:
+def _generate(
+    chats: list[ChatRequest], engine: Engine, config: JudgeConfig, answer_count: int
+) -> list[list[Completion]]:
     if config.budget_forcing == 0:
         return engine.generate(chats, _params(config, stop_count=answer_count))
     return _generate_forced(chats, engine, config, answer_count)
 
 
-def _generate_forced(chats: list[ChatRequest], engine: Engine, config: JudgeConfig,
-                     answer_count: int) -> list[list[Completion]]:
+def _generate_forced(
+    chats: list[ChatRequest], engine: Engine, config: JudgeConfig, answer_count: int
+) -> list[list[Completion]]:
     """Budget forcing (s1): stop at ``</think>``, replace it with "Wait", continue; repeat,
     then let the model finish. Each vote continues on its own path."""
     close = "</think>"
@@ -202,8 +225,12 @@ def _generate_forced(chats: list[ChatRequest], engine: Engine, config: JudgeConf
     reasons = [[c.finish_reason for c in comps] for comps in first]
     for r in range(config.budget_forcing + 1):
         final = r == config.budget_forcing
-        todo = [(i, j) for i in range(len(chats)) for j in range(config.votes)
-                if texts[i][j].endswith(close) and used[i][j] < config.max_new_tokens]
+        todo = [
+            (i, j)
+            for i in range(len(chats))
+            for j in range(config.votes)
+            if texts[i][j].endswith(close) and used[i][j] < config.max_new_tokens
+        ]
         if not todo:
             break
         if not final:
@@ -212,23 +239,41 @@ def _generate_forced(chats: list[ChatRequest], engine: Engine, config: JudgeConf
         reqs = [chats[i].continued(texts[i][j]) for i, j in todo]
         # One call for all continuing votes; the token budget left is that of the longest.
         left = max(1, config.max_new_tokens - max(used[i][j] for i, j in todo))
-        more = engine.generate(reqs, _params(
-            config, n=1, stop=("</answer>",) if final else (close,),
-            stop_count=answer_count if final else 1, max_new_tokens=left,
-            seed=config.seed + r + 1))
+        more = engine.generate(
+            reqs,
+            _params(
+                config,
+                n=1,
+                stop=("</answer>",) if final else (close,),
+                stop_count=answer_count if final else 1,
+                max_new_tokens=left,
+                seed=config.seed + r + 1,
+            ),
+        )
         for (i, j), comps in zip(todo, more):
             texts[i][j] += comps[0].text
             used[i][j] += comps[0].n_tokens
             reasons[i][j] = comps[0].finish_reason
-    return [[Completion(texts[i][j], reasons[i][j], used[i][j])  # type: ignore[arg-type]
-             for j in range(config.votes)] for i in range(len(chats))]
+    return [
+        [
+            Completion(texts[i][j], reasons[i][j], used[i][j])  # type: ignore[arg-type]
+            for j in range(config.votes)
+        ]
+        for i in range(len(chats))
+    ]
 
 
 def make_vote(parsed: Parsed, order: list[int], spec: AnswerSpec, completion: Completion) -> Vote:
     """Map a parse made in shown order back to the caller's order."""
-    vote = Vote(order=order, text=completion.text, valid=parsed.valid, reason=parsed.reason,
-                error=parsed.error, reasoning=parsed.reasoning,
-                finish_reason=completion.finish_reason)
+    vote = Vote(
+        order=order,
+        text=completion.text,
+        valid=parsed.valid,
+        reason=parsed.reason,
+        error=parsed.error,
+        reasoning=parsed.reasoning,
+        finish_reason=completion.finish_reason,
+    )
     if not parsed.valid:
         return vote
     if parsed.scores is not None:

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 from flexjudge.errors import ConfigError
 from flexjudge.request import Task, letter
@@ -40,12 +41,19 @@ def reduce_scores(values: Sequence[float], how: ScoreReduce) -> float:
     raise ConfigError(f"unknown score aggregation {how!r}: use mean or median")
 
 
-def aggregate(votes: Sequence[Vote], task: Task, *, tie: bool = True,
-              score_reduce: ScoreReduce = "mean", request_id: str | None = None) -> Verdict:
+def aggregate(
+    votes: Sequence[Vote],
+    task: Task,
+    *,
+    tie: bool = True,
+    score_reduce: ScoreReduce = "mean",
+    request_id: str | None = None,
+) -> Verdict:
     """Turn the votes of one request (all orders) into its verdict."""
     valid = [v for v in votes if v.valid]
-    base = dict(id=request_id, task=task.value, n_votes=len(votes), n_valid=len(valid),
-                votes=list(votes))
+    base = dict(
+        id=request_id, task=task.value, n_votes=len(votes), n_valid=len(valid), votes=list(votes)
+    )
     if not valid:
         reasons = Counter(v.reason or "error" for v in votes)
         summary = ", ".join(f"{k} x{n}" for k, n in reasons.most_common())
@@ -88,16 +96,24 @@ def _pairwise(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict:
             winner = "tie"
         else:
             return dict(error="votes split evenly with equal mean scores", scores=scores)
-    return dict(winner=winner, scores=scores, agreement=counts[winner] / len(valid),
-                reasoning=_first_reasoning(valid, lambda v: v.winner == winner))
+    return dict(
+        winner=winner,
+        scores=scores,
+        agreement=counts[winner] / len(valid),
+        reasoning=_first_reasoning(valid, lambda v: v.winner == winner),
+    )
 
 
 def _label(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict:
     counts = Counter(v.label for v in valid)
     best_n = max(counts.values())
     label = next(v.label for v in valid if counts[v.label] == best_n)
-    return dict(label=label, winner=LABEL_WINNERS[label or ""], agreement=best_n / len(valid),
-                reasoning=_first_reasoning(valid, lambda v: v.label == label))
+    return dict(
+        label=label,
+        winner=LABEL_WINNERS[label or ""],
+        agreement=best_n / len(valid),
+        reasoning=_first_reasoning(valid, lambda v: v.label == label),
+    )
 
 
 def _batch(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict:
@@ -109,8 +125,12 @@ def _batch(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict:
     order = sorted(range(n), key=lambda i: (mean_rank[i], -scores[i], i))
     ranking = [letter(i) for i in order]
     agree = sum(v.ranking == ranking for v in valid)
-    return dict(ranking=ranking, scores=scores, agreement=agree / len(valid),
-                reasoning=_first_reasoning(valid, lambda v: v.ranking == ranking))
+    return dict(
+        ranking=ranking,
+        scores=scores,
+        agreement=agree / len(valid),
+        reasoning=_first_reasoning(valid, lambda v: v.ranking == ranking),
+    )
 
 
 def _first_reasoning(valid: Sequence[Vote], agrees) -> str:  # type: ignore[no-untyped-def]

@@ -15,17 +15,45 @@ extra) load on first use.
 """
 
 from flexjudge.media.audio import (
-    MAX_SECONDS, TARGET_RATE, AudioClip, load_audio, probe_audio, resample,
+    MAX_SECONDS,
+    TARGET_RATE,
+    AudioClip,
+    load_audio,
+    probe_audio,
+    resample,
 )
 from flexjudge.media.digest import file_digest, media_digest
 from flexjudge.media.molecules import (
-    DEFAULT_DEPICTION_SIZE, DEFAULT_MODE, MOLECULE_MODES, Molecule, MoleculeDescription,
-    MoleculeEncoder, MoleculeMode, MoleculeView, canonical_smiles, depict, describe, embed_3d,
-    molecule_text, parse_molecule, placeholder_text, render_molecule,
+    DEFAULT_DEPICTION_SIZE,
+    DEFAULT_MODE,
+    MOLECULE_MODES,
+    Molecule,
+    MoleculeDescription,
+    MoleculeEncoder,
+    MoleculeMode,
+    MoleculeView,
+    canonical_smiles,
+    depict,
+    describe,
+    embed_3d,
+    molecule_text,
+    parse_molecule,
+    placeholder_text,
+    render_molecule,
 )
 from flexjudge.media.video import (
-    DEFAULT_VIDEO_LIMITS, OFFICIAL_EVAL_VIDEO, PATCH_FACTOR, QWEN_VIDEO, VIDEO_PRESETS,
-    VideoClip, VideoInfo, VideoLimits, VideoPreset, load_video, probe_video, smart_resize,
+    DEFAULT_VIDEO_LIMITS,
+    OFFICIAL_EVAL_VIDEO,
+    PATCH_FACTOR,
+    QWEN_VIDEO,
+    VIDEO_PRESETS,
+    VideoClip,
+    VideoInfo,
+    VideoLimits,
+    VideoPreset,
+    load_video,
+    probe_video,
+    smart_resize,
 )
 
 __all__ = [

@@ -45,5 +45,7 @@ def require(module: str, purpose: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MediaError(f"{purpose} needs the optional package {module.split('.')[0]!r}: "
-                         f"pip install 'flexjudge[media]'") from exc
+        raise MediaError(
+            f"{purpose} needs the optional package {module.split('.')[0]!r}: "
+            f"pip install 'flexjudge[media]'"
+        ) from exc

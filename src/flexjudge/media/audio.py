@@ -43,8 +43,23 @@ TARGET_RATE = 16000
 #: 48 kHz stereo float64 is already ~0.5 GB while decoding.
 MAX_SECONDS = 600.0
 #: Suffixes read with soundfile first (libsndfile's formats).
-SOUNDFILE_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aiff", ".aif",
-                                ".aifc", ".au", ".snd", ".w64", ".rf64", ".caf"})
+SOUNDFILE_SUFFIXES = frozenset(
+    {
+        ".wav",
+        ".wave",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".aiff",
+        ".aif",
+        ".aifc",
+        ".au",
+        ".snd",
+        ".w64",
+        ".rf64",
+        ".caf",
+    }
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,8 +84,9 @@ class AudioClip:
         return self.samples, self.rate
 
 
-def load_audio(source: Any, *, target_rate: int = TARGET_RATE,
-               max_seconds: float = MAX_SECONDS) -> AudioClip:
+def load_audio(
+    source: Any, *, target_rate: int = TARGET_RATE, max_seconds: float = MAX_SECONDS
+) -> AudioClip:
     """Read, down-mix, rescale and resample one audio clip.
 
     ``source`` is a path, an :class:`AudioClip` (resampled if its rate differs), or a
@@ -94,8 +110,9 @@ def load_audio(source: Any, *, target_rate: int = TARGET_RATE,
     if rate <= 0:
         raise MediaError(f"{label}: sample rate must be positive, got {rate}")
     if data.shape[0] / rate > max_seconds:
-        raise MediaError(f"{label} lasts {data.shape[0] / rate:.1f} s, over the limit of "
-                         f"{max_seconds:g} s")
+        raise MediaError(
+            f"{label} lasts {data.shape[0] / rate:.1f} s, over the limit of {max_seconds:g} s"
+        )
     channels = 1 if data.ndim == 1 else int(data.shape[1])
     mono = _to_mono_float(data, label)
     if mono.size == 0:
@@ -109,8 +126,9 @@ def load_audio(source: Any, *, target_rate: int = TARGET_RATE,
     return AudioClip(out, int(target_rate), name, int(rate), channels, fmt)
 
 
-def probe_audio(source: str | os.PathLike[str], *,
-                max_seconds: float = MAX_SECONDS) -> tuple[float, int, int]:
+def probe_audio(
+    source: str | os.PathLike[str], *, max_seconds: float = MAX_SECONDS
+) -> tuple[float, int, int]:
     """``(duration_s, rate, channels)`` from the header, with the same existence, format and
     length checks as :func:`load_audio` but without decoding (PyAV formats fall back to the
     container's duration)."""
@@ -123,8 +141,9 @@ def probe_audio(source: str | os.PathLike[str], *,
     if duration <= 0:
         raise MediaError(f"audio {str(path)!r} is empty (zero-length clip)")
     if duration > max_seconds:
-        raise MediaError(f"audio {str(path)!r} lasts {duration:.1f} s, over the limit of "
-                         f"{max_seconds:g} s")
+        raise MediaError(
+            f"audio {str(path)!r} lasts {duration:.1f} s, over the limit of {max_seconds:g} s"
+        )
     return duration, rate, channels
 
 
@@ -141,6 +160,7 @@ def resample(x: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
 
 # -- decoding ---------------------------------------------------------------------------------
 
+
 def _to_mono_float(data: np.ndarray, label: str) -> np.ndarray:
     """Scale to float by the dtype's full range, then average the channels."""
     if data.dtype.kind == "f":
@@ -155,8 +175,9 @@ def _to_mono_float(data: np.ndarray, label: str) -> np.ndarray:
     if x.ndim == 2:
         x = x.mean(axis=1, dtype=np.float32)
     elif x.ndim != 1:
-        raise MediaError(f"{label}: expected (samples,) or (samples, channels), got "
-                         f"shape {data.shape}")
+        raise MediaError(
+            f"{label}: expected (samples,) or (samples, channels), got shape {data.shape}"
+        )
     return x
 
 
@@ -168,8 +189,10 @@ def _decode(path: Path, max_seconds: float) -> tuple[np.ndarray, int, str]:
             try:  # e.g. a WAV holding mp3, or an Ogg/Opus file this libsndfile does not take
                 return _decode_pyav(path, max_seconds)
             except MediaError:
-                raise MediaError(f"audio {str(path)!r} cannot be opened (corrupt, truncated or "
-                                 f"not a supported format): {exc}") from exc
+                raise MediaError(
+                    f"audio {str(path)!r} cannot be opened (corrupt, truncated or "
+                    f"not a supported format): {exc}"
+                ) from exc
     return _decode_pyav(path, max_seconds)
 
 
@@ -196,8 +219,10 @@ def _decode_soundfile(path: Path, max_seconds: float) -> tuple[np.ndarray, int, 
     if info.samplerate <= 0:
         raise MediaError(f"audio {str(path)!r} declares a sample rate of {info.samplerate}")
     if info.frames / info.samplerate > max_seconds:
-        raise MediaError(f"audio {str(path)!r} lasts {info.frames / info.samplerate:.1f} s, over "
-                         f"the limit of {max_seconds:g} s")
+        raise MediaError(
+            f"audio {str(path)!r} lasts {info.frames / info.samplerate:.1f} s, over "
+            f"the limit of {max_seconds:g} s"
+        )
     if info.frames == 0:
         raise MediaError(f"audio {str(path)!r} is empty (zero-length clip)")
     _check_wav_complete(path)
@@ -208,8 +233,10 @@ def _decode_soundfile(path: Path, max_seconds: float) -> tuple[np.ndarray, int, 
     except Exception as exc:
         raise MediaError(f"audio {str(path)!r} is corrupt or truncated: {_sf_cause(exc)}") from exc
     if len(data) < info.frames:
-        raise MediaError(f"audio {str(path)!r} is truncated: its header promises {info.frames} "
-                         f"samples, {len(data)} could be read")
+        raise MediaError(
+            f"audio {str(path)!r} is truncated: its header promises {info.frames} "
+            f"samples, {len(data)} could be read"
+        )
     return data, int(rate), str(info.subtype)
 
 
@@ -236,8 +263,10 @@ def _check_wav_complete(path: Path) -> None:
                 present = size - f.tell()
                 # 0 and 0xFFFFFFFF mark streamed WAVs whose writer never came back.
                 if clen not in (0, 0xFFFFFFFF) and clen > present:
-                    raise MediaError(f"audio {str(path)!r} is truncated: its data chunk declares "
-                                     f"{clen} bytes, {present} are present")
+                    raise MediaError(
+                        f"audio {str(path)!r} is truncated: its data chunk declares "
+                        f"{clen} bytes, {present} are present"
+                    )
                 return
             f.seek(clen + (clen & 1), os.SEEK_CUR)
 
@@ -248,8 +277,10 @@ def _open_pyav(path: Path) -> Any:
     try:
         container = av.open(str(path), mode="r")
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise MediaError(f"audio {str(path)!r} cannot be opened (corrupt, truncated or not a "
-                         f"supported format): {first_line(exc)}") from exc
+        raise MediaError(
+            f"audio {str(path)!r} cannot be opened (corrupt, truncated or not a "
+            f"supported format): {first_line(exc)}"
+        ) from exc
     if not container.streams.audio:
         container.close()
         raise MediaError(f"audio {str(path)!r} has no audio stream")
@@ -267,7 +298,11 @@ def _pyav_probe(path: Path) -> tuple[float, int, int]:
             duration = container.duration / av.time_base
         else:
             duration = float("nan")
-        return duration, int(stream.rate or 0), int(stream.layout.nb_channels if stream.layout else 0)
+        return (
+            duration,
+            int(stream.rate or 0),
+            int(stream.layout.nb_channels if stream.layout else 0),
+        )
 
 
 def _decode_pyav(path: Path, max_seconds: float) -> tuple[np.ndarray, int, str]:
@@ -276,8 +311,10 @@ def _decode_pyav(path: Path, max_seconds: float) -> tuple[np.ndarray, int, str]:
     with _open_pyav(path) as container:
         stream = container.streams.audio[0]
         if container.duration is not None and container.duration / av.time_base > max_seconds:
-            raise MediaError(f"audio {str(path)!r} lasts {container.duration / av.time_base:.1f} s, "
-                             f"over the limit of {max_seconds:g} s")
+            raise MediaError(
+                f"audio {str(path)!r} lasts {container.duration / av.time_base:.1f} s, "
+                f"over the limit of {max_seconds:g} s"
+            )
         fmt = stream.format.name if stream.format is not None else ""
         rate = int(stream.rate or 0)
         # Planar float keeps the channels; scaling of integer formats is swresample's.
@@ -292,17 +329,19 @@ def _decode_pyav(path: Path, max_seconds: float) -> tuple[np.ndarray, int, str]:
                     chunks.append(a)
                     total += a.shape[1]
                 if rate and total / rate > max_seconds:
-                    raise MediaError(f"audio {str(path)!r} runs past the limit of "
-                                     f"{max_seconds:g} s")
+                    raise MediaError(
+                        f"audio {str(path)!r} runs past the limit of {max_seconds:g} s"
+                    )
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray())
         except av.error.FFmpegError as exc:
-            raise MediaError(f"audio {str(path)!r} is corrupt or truncated: "
-                             f"{first_line(exc)}") from exc
+            raise MediaError(
+                f"audio {str(path)!r} is corrupt or truncated: {first_line(exc)}"
+            ) from exc
     if not chunks or rate <= 0:
         raise MediaError(f"audio {str(path)!r} is empty (no decodable audio)")
     data = np.concatenate(chunks, axis=1).T  # (samples, channels)
     return np.ascontiguousarray(data, dtype=np.float32), rate, fmt
 
 
-__all__ = ["AudioClip", "MAX_SECONDS", "TARGET_RATE", "load_audio", "probe_audio", "resample"]
+__all__ = ["MAX_SECONDS", "TARGET_RATE", "AudioClip", "load_audio", "probe_audio", "resample"]

@@ -64,13 +64,14 @@ def media_digest(item: Any, *, kind: str | None = None) -> str:
             return _molecule_digest(item)
         except MediaError:
             if re.fullmatch(r"\.[A-Za-z][A-Za-z0-9]{0,4}", path.suffix):  # "clips/a.mp4"
-                raise MediaError(f"media file {item!r} does not exist (nor is it a valid "
-                                 f"SMILES)") from None
+                raise MediaError(
+                    f"media file {item!r} does not exist (nor is it a valid SMILES)"
+                ) from None
             raise
     return _molecule_digest(item)
 
 
-def _array_hash(a: np.ndarray) -> "hashlib._Hash":
+def _array_hash(a: np.ndarray) -> hashlib._Hash:
     a = np.ascontiguousarray(a)
     h = hashlib.sha256(f"{a.dtype.str}:{a.shape}:".encode())
     h.update(memoryview(a).cast("B"))
@@ -116,8 +117,10 @@ def _molecule_digest(item: Any) -> str:
 
     if isinstance(item, (str, os.PathLike, Molecule)) or is_rdkit_mol(item):
         return hashlib.sha256(canonical_smiles(item).encode("utf-8")).hexdigest()
-    raise MediaError(f"cannot digest a value of type {type(item).__name__}: pass a path, an "
-                     f"array, a PIL image, a clip or a molecule")
+    raise MediaError(
+        f"cannot digest a value of type {type(item).__name__}: pass a path, an "
+        f"array, a PIL image, a clip or a molecule"
+    )
 
 
 __all__ = ["file_digest", "media_digest"]

@@ -47,9 +47,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, Sequence, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -146,6 +147,7 @@ def placeholder_text(encoder: MoleculeEncoder) -> str:
 
 # -- parsing ----------------------------------------------------------------------------------
 
+
 def parse_molecule(source: Any) -> Molecule:
     """A :class:`Molecule` from a SMILES string, a MOL block, a .mol/.sdf/.smi path, an RDKit
     ``Mol`` or a :class:`Molecule` (returned as is). See the module rules for dispatch."""
@@ -158,8 +160,10 @@ def parse_molecule(source: Any) -> Molecule:
     if isinstance(source, os.PathLike):
         return _from_file(existing_path(source, "molecule file"))
     if not isinstance(source, str):
-        raise MediaError(f"unsupported molecule value of type {type(source).__name__}: pass a "
-                         f"SMILES string, a MOL block or a .mol/.sdf/.smi path")
+        raise MediaError(
+            f"unsupported molecule value of type {type(source).__name__}: pass a "
+            f"SMILES string, a MOL block or a .mol/.sdf/.smi path"
+        )
     text = source.strip()
     if not text:
         raise MediaError("empty molecule: pass a SMILES string, a MOL block or a file path")
@@ -185,7 +189,7 @@ def _clean_log(messages: str) -> str:
 class _RDKitLog:
     """Silence RDKit's stderr logging and keep its error messages, for one call."""
 
-    def __enter__(self) -> "_RDKitLog":
+    def __enter__(self) -> _RDKitLog:
         from rdkit import rdBase
 
         self._block = rdBase.BlockLogs()
@@ -225,8 +229,9 @@ def _from_molblock(block: str, label: str) -> Molecule:
     with _RDKitLog() as log:
         mol = Chem.MolFromMolBlock(block.split("$$$$")[0], sanitize=False, removeHs=False)
     if mol is None:
-        raise MediaError(f"invalid {label}: "
-                         f"{log.cause or 'RDKit cannot read its atom and bond tables'}")
+        raise MediaError(
+            f"invalid {label}: {log.cause or 'RDKit cannot read its atom and bond tables'}"
+        )
     title = mol.GetProp("_Name").strip() if mol.HasProp("_Name") else ""
     return _finish(mol, label, title)
 
@@ -269,12 +274,14 @@ def _finish(mol: Any, label: str, title: str) -> Molecule:
     if mol.GetNumAtoms() == 0:
         raise MediaError(f"invalid {label}: it has no atoms")
     if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
-        raise MediaError(f"{label} has {mol.GetNumHeavyAtoms()} heavy atoms, over the limit of "
-                         f"{MAX_HEAVY_ATOMS}")
+        raise MediaError(
+            f"{label} has {mol.GetNumHeavyAtoms()} heavy atoms, over the limit of {MAX_HEAVY_ATOMS}"
+        )
     return Molecule(mol, Chem.MolToSmiles(mol), label, title)
 
 
 # -- description, depiction, prompt text -----------------------------------------------------
+
 
 def describe(source: Any) -> MoleculeDescription:
     """Formula and a few standard descriptors of a molecule."""
@@ -318,8 +325,7 @@ def molecule_text(source: Any, name: str = "Molecule") -> str:
     return "\n".join(lines)
 
 
-def depict(source: Any, size: tuple[int, int] = DEFAULT_DEPICTION_SIZE, *,
-           legend: str = "") -> Any:
+def depict(source: Any, size: tuple[int, int] = DEFAULT_DEPICTION_SIZE, *, legend: str = "") -> Any:
     """A 2D depiction (RDKit's drawer, white background) as an RGB PIL image of ``size``."""
     from rdkit.Chem import Draw
 
@@ -335,8 +341,13 @@ def depict(source: Any, size: tuple[int, int] = DEFAULT_DEPICTION_SIZE, *,
     return image.convert("RGB")
 
 
-def render_molecule(source: Any, name: str = "Molecule", *, mode: str = DEFAULT_MODE,
-                    size: tuple[int, int] = DEFAULT_DEPICTION_SIZE) -> MoleculeView:
+def render_molecule(
+    source: Any,
+    name: str = "Molecule",
+    *,
+    mode: str = DEFAULT_MODE,
+    size: tuple[int, int] = DEFAULT_DEPICTION_SIZE,
+) -> MoleculeView:
     """The representation(s) ``mode`` asks for: "image", "text" or "both" (default)."""
     mode = check_mode(mode)
     m = parse_molecule(source)
@@ -364,15 +375,30 @@ def embed_3d(source: Any, *, seed: int = 0) -> tuple[list[str], np.ndarray]:
     params.randomSeed = int(seed)
     with _RDKitLog() as log:
         if AllChem.EmbedMolecule(mol, params) != 0:
-            raise MediaError(f"{m.label}: no 3D conformer could be embedded "
-                             f"{('(' + log.cause + ')') if log.cause else ''}".rstrip())
+            raise MediaError(
+                f"{m.label}: no 3D conformer could be embedded "
+                f"{('(' + log.cause + ')') if log.cause else ''}".rstrip()
+            )
     atoms = [a.GetSymbol() for a in mol.GetAtoms()]
     return atoms, np.asarray(mol.GetConformer().GetPositions(), dtype=np.float64)
 
 
 __all__ = [
-    "DEFAULT_DEPICTION_SIZE", "DEFAULT_MODE", "MOLECULE_MODES", "Molecule", "MoleculeDescription",
-    "MoleculeEncoder", "MoleculeMode", "MoleculeView", "canonical_smiles", "check_mode",
-    "depict", "describe", "embed_3d", "molecule_text", "parse_molecule", "placeholder_text",
+    "DEFAULT_DEPICTION_SIZE",
+    "DEFAULT_MODE",
+    "MOLECULE_MODES",
+    "Molecule",
+    "MoleculeDescription",
+    "MoleculeEncoder",
+    "MoleculeMode",
+    "MoleculeView",
+    "canonical_smiles",
+    "check_mode",
+    "depict",
+    "describe",
+    "embed_3d",
+    "molecule_text",
+    "parse_molecule",
+    "placeholder_text",
     "render_molecule",
 ]

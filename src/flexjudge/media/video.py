@@ -45,9 +45,10 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -81,20 +82,30 @@ class VideoPreset:
         check_positive("fps", self.fps)
         check_positive("max_frames", self.max_frames)
         if self.min_pixels < PATCH_FACTOR**2:
-            raise ConfigError(f"min_pixels must be at least {PATCH_FACTOR}*{PATCH_FACTOR}, "
-                              f"got {self.min_pixels}")
+            raise ConfigError(
+                f"min_pixels must be at least {PATCH_FACTOR}*{PATCH_FACTOR}, got {self.min_pixels}"
+            )
         if self.max_pixels < self.min_pixels:
-            raise ConfigError(f"max_pixels ({self.max_pixels}) is below min_pixels ({self.min_pixels})")
+            raise ConfigError(
+                f"max_pixels ({self.max_pixels}) is below min_pixels ({self.min_pixels})"
+            )
         if self.max_total_pixels is not None:
             check_positive("max_total_pixels", self.max_total_pixels)
 
 
 #: Qwen2.5-VL / Qwen2.5-Omni defaults (transformers' Qwen2VLVideoProcessor, qwen-vl-utils).
-QWEN_VIDEO = VideoPreset("qwen", fps=2.0, min_pixels=128 * 28 * 28, max_pixels=768 * 28 * 28,
-                         max_frames=768, max_total_pixels=int(128000 * 28 * 28 * 0.9))
+QWEN_VIDEO = VideoPreset(
+    "qwen",
+    fps=2.0,
+    min_pixels=128 * 28 * 28,
+    max_pixels=768 * 28 * 28,
+    max_frames=768,
+    max_total_pixels=int(128000 * 28 * 28 * 0.9),
+)
 #: The official Flex-Judge evaluation (GenAI-Bench video): 1 fps at <= 224x224 pixels.
-OFFICIAL_EVAL_VIDEO = VideoPreset("official", fps=1.0, min_pixels=4 * 28 * 28,
-                                  max_pixels=224 * 224, max_frames=768)
+OFFICIAL_EVAL_VIDEO = VideoPreset(
+    "official", fps=1.0, min_pixels=4 * 28 * 28, max_pixels=224 * 224, max_frames=768
+)
 VIDEO_PRESETS: dict[str, VideoPreset] = {p.name: p for p in (QWEN_VIDEO, OFFICIAL_EVAL_VIDEO)}
 
 
@@ -174,8 +185,16 @@ class VideoClip:
 
 # -- resizing ---------------------------------------------------------------------------------
 
-def smart_resize(height: int, width: int, *, min_pixels: int, max_pixels: int,
-                 factor: int = PATCH_FACTOR, source: str = "video") -> tuple[int, int]:
+
+def smart_resize(
+    height: int,
+    width: int,
+    *,
+    min_pixels: int,
+    max_pixels: int,
+    factor: int = PATCH_FACTOR,
+    source: str = "video",
+) -> tuple[int, int]:
     """Qwen2-VL's ``smart_resize``: sides rounded to multiples of ``factor``, area within
     ``[min_pixels, max_pixels]``, aspect ratio kept as closely as possible.
 
@@ -188,8 +207,10 @@ def smart_resize(height: int, width: int, *, min_pixels: int, max_pixels: int,
     if height <= 0 or width <= 0:
         raise MediaError(f"{source} has an empty frame ({width}x{height})")
     if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
-        raise MediaError(f"{source} frame {width}x{height} is too elongated: the aspect ratio "
-                         f"must be under {MAX_ASPECT_RATIO}")
+        raise MediaError(
+            f"{source} frame {width}x{height} is too elongated: the aspect ratio "
+            f"must be under {MAX_ASPECT_RATIO}"
+        )
     h_bar = max(factor, round(height / factor) * factor)
     w_bar = max(factor, round(width / factor) * factor)
     if h_bar * w_bar > max_pixels:
@@ -224,6 +245,7 @@ def frame_pixel_budget(preset: VideoPreset, num_frames: int) -> int:
 
 
 # -- sampling ---------------------------------------------------------------------------------
+
 
 def sample_times(duration: float, fps: float, max_frames: int) -> tuple[list[float], float]:
     """Grid times in ``[0, duration)`` and the grid rate: every ``1/fps`` seconds, or
@@ -279,6 +301,7 @@ def _measured_fps(times: Sequence[float], grid_fps: float, source_fps: float | N
 
 # -- public API -------------------------------------------------------------------------------
 
+
 def resolve_preset(preset: str | VideoPreset | None, **overrides: Any) -> VideoPreset:
     """A preset by name (``"qwen"``, ``"official"``) or value, with non-``None`` overrides.
 
@@ -293,8 +316,9 @@ def resolve_preset(preset: str | VideoPreset | None, **overrides: Any) -> VideoP
         try:
             base = VIDEO_PRESETS[str(preset).strip().lower()]
         except KeyError:
-            raise ConfigError(f"unknown video preset {preset!r}: use one of "
-                              f"{', '.join(sorted(VIDEO_PRESETS))}") from None
+            raise ConfigError(
+                f"unknown video preset {preset!r}: use one of {', '.join(sorted(VIDEO_PRESETS))}"
+            ) from None
     changes = {k: v for k, v in overrides.items() if v is not None}
     lo, hi = changes.get("min_pixels"), changes.get("max_pixels")
     if hi is not None and lo is None and hi < base.min_pixels:
@@ -304,11 +328,17 @@ def resolve_preset(preset: str | VideoPreset | None, **overrides: Any) -> VideoP
     return replace(base, **changes) if changes else base
 
 
-def load_video(source: "str | os.PathLike[str] | VideoClip", *, fps: float | None = None,
-               max_frames: int | None = None, max_pixels: int | None = None,
-               min_pixels: int | None = None, preset: str | VideoPreset | None = None,
-               frame_rate: float | None = None,
-               limits: VideoLimits = DEFAULT_VIDEO_LIMITS) -> VideoClip:
+def load_video(
+    source: str | os.PathLike[str] | VideoClip,
+    *,
+    fps: float | None = None,
+    max_frames: int | None = None,
+    max_pixels: int | None = None,
+    min_pixels: int | None = None,
+    preset: str | VideoPreset | None = None,
+    frame_rate: float | None = None,
+    limits: VideoLimits = DEFAULT_VIDEO_LIMITS,
+) -> VideoClip:
     """Decode, sample and resize a video file or a folder of frame images.
 
     ``fps``, ``max_frames``, ``max_pixels`` and ``min_pixels`` default to the ``preset``
@@ -321,8 +351,9 @@ def load_video(source: "str | os.PathLike[str] | VideoClip", *, fps: float | Non
     """
     if isinstance(source, VideoClip):
         return source
-    settings = resolve_preset(preset, fps=fps, max_frames=max_frames, max_pixels=max_pixels,
-                              min_pixels=min_pixels)
+    settings = resolve_preset(
+        preset, fps=fps, max_frames=max_frames, max_pixels=max_pixels, min_pixels=min_pixels
+    )
     if frame_rate is not None:
         check_positive("frame_rate", frame_rate)
     path = existing_path(source, "video", allow_dir=True)
@@ -331,8 +362,12 @@ def load_video(source: "str | os.PathLike[str] | VideoClip", *, fps: float | Non
     return _load_file(path, settings, limits)
 
 
-def probe_video(source: str | os.PathLike[str], *, frame_rate: float | None = None,
-                limits: VideoLimits = DEFAULT_VIDEO_LIMITS) -> VideoInfo:
+def probe_video(
+    source: str | os.PathLike[str],
+    *,
+    frame_rate: float | None = None,
+    limits: VideoLimits = DEFAULT_VIDEO_LIMITS,
+) -> VideoInfo:
     """Check that a video exists, opens, has a decodable video stream and is within
     ``limits``, without decoding frames (cheap enough for an engine's ``check``)."""
     path = existing_path(source, "video", allow_dir=True)
@@ -350,14 +385,17 @@ def probe_video(source: str | os.PathLike[str], *, frame_rate: float | None = No
 
 # -- files (PyAV) -----------------------------------------------------------------------------
 
+
 def _open(path: Path) -> Any:
     av = require("av", "reading video files")
 
     try:
         return av.open(str(path), mode="r")
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise MediaError(f"video {str(path)!r} cannot be opened (corrupt, truncated or not a "
-                         f"supported container): {first_line(exc)}") from exc
+        raise MediaError(
+            f"video {str(path)!r} cannot be opened (corrupt, truncated or not a "
+            f"supported container): {first_line(exc)}"
+        ) from exc
 
 
 def _video_stream(path: Path, container: Any) -> Any:
@@ -370,12 +408,16 @@ def _video_stream(path: Path, container: Any) -> Any:
         ctx = stream.codec_context
         name = ctx.name if ctx is not None else ""
         if ctx is None or not name:
-            raise MediaError(f"video {str(path)!r}: its codec is not supported by this FFmpeg "
-                             f"build (PyAV {av.__version__})")
+            raise MediaError(
+                f"video {str(path)!r}: its codec is not supported by this FFmpeg "
+                f"build (PyAV {av.__version__})"
+            )
         av.codec.Codec(name, "r")
     except (av.error.FFmpegError, av.codec.codec.UnknownCodecError) as exc:
-        raise MediaError(f"video {str(path)!r}: no decoder for its codec in this FFmpeg build "
-                         f"(PyAV {av.__version__}): {first_line(exc)}") from exc
+        raise MediaError(
+            f"video {str(path)!r}: no decoder for its codec in this FFmpeg build "
+            f"(PyAV {av.__version__}): {first_line(exc)}"
+        ) from exc
     return stream
 
 
@@ -393,8 +435,15 @@ def _file_info(path: Path, container: Any, stream: Any) -> VideoInfo:
         duration = stream.frames / source_fps
     else:
         duration = _scan_duration(path, stream)
-    return VideoInfo(str(path), int(ctx.width or 0), int(ctx.height or 0), max(duration, 0.0),
-                     source_fps, ctx.name, stream.frames or None)
+    return VideoInfo(
+        str(path),
+        int(ctx.width or 0),
+        int(ctx.height or 0),
+        max(duration, 0.0),
+        source_fps,
+        ctx.name,
+        stream.frames or None,
+    )
 
 
 def _scan_duration(path: Path, stream: Any) -> float:
@@ -421,24 +470,36 @@ def _scan_duration(path: Path, stream: Any) -> float:
 
 def _check_limits(info: VideoInfo, limits: VideoLimits) -> None:
     if info.duration > limits.max_duration_s:
-        raise MediaError(f"video {info.source!r} lasts {info.duration:.1f} s, over the limit of "
-                         f"{limits.max_duration_s:g} s")
+        raise MediaError(
+            f"video {info.source!r} lasts {info.duration:.1f} s, over the limit of "
+            f"{limits.max_duration_s:g} s"
+        )
     if info.width * info.height > limits.max_source_pixels:
-        raise MediaError(f"video {info.source!r} has {info.width}x{info.height} frames, over the "
-                         f"limit of {limits.max_source_pixels} pixels per frame")
+        raise MediaError(
+            f"video {info.source!r} has {info.width}x{info.height} frames, over the "
+            f"limit of {limits.max_source_pixels} pixels per frame"
+        )
 
 
-def _output_shape(info: VideoInfo, settings: VideoPreset, n_times: int,
-                  limits: VideoLimits) -> tuple[int, int]:
+def _output_shape(
+    info: VideoInfo, settings: VideoPreset, n_times: int, limits: VideoLimits
+) -> tuple[int, int]:
     budget = frame_pixel_budget(settings, n_times)
-    h, w = smart_resize(info.height, info.width, min_pixels=settings.min_pixels,
-                        max_pixels=budget, source=f"video {info.source!r}")
+    h, w = smart_resize(
+        info.height,
+        info.width,
+        min_pixels=settings.min_pixels,
+        max_pixels=budget,
+        source=f"video {info.source!r}",
+    )
     need = n_times * h * w * 3
     if need > limits.max_output_bytes:
-        raise MediaError(f"video {info.source!r} would need {need / 2**20:.0f} MiB for "
-                         f"{n_times} frames of {w}x{h}, over the limit of "
-                         f"{limits.max_output_bytes / 2**20:.0f} MiB: lower fps, max_frames or "
-                         f"max_pixels")
+        raise MediaError(
+            f"video {info.source!r} would need {need / 2**20:.0f} MiB for "
+            f"{n_times} frames of {w}x{h}, over the limit of "
+            f"{limits.max_output_bytes / 2**20:.0f} MiB: lower fps, max_frames or "
+            f"max_pixels"
+        )
     return h, w
 
 
@@ -472,42 +533,56 @@ def _load_file(path: Path, settings: VideoPreset, limits: VideoLimits) -> VideoC
                 if len(kept) == len(out):  # the header under-counted its frames
                     grow = len(out) // 4 + 1
                     if (len(out) + grow) * h * w * 3 > limits.max_output_bytes:
-                        raise MediaError(f"video {str(path)!r} holds more frames than its "
-                                         f"header says, over the output limit")
+                        raise MediaError(
+                            f"video {str(path)!r} holds more frames than its "
+                            f"header says, over the output limit"
+                        )
                     out = np.concatenate([out, np.empty((grow, h, w, 3), np.uint8)])
-                out[len(kept)] = frame.reformat(width=w, height=h, format="rgb24",
-                                                interpolation="BICUBIC").to_ndarray()
+                out[len(kept)] = frame.reformat(
+                    width=w, height=h, format="rgb24", interpolation="BICUBIC"
+                ).to_ndarray()
                 kept.append(t)
 
         try:
             for frame in container.decode(stream):
-                t_abs = frame.time if frame.time is not None else (
-                    index / info.fps if info.fps else float(index))
+                t_abs = (
+                    frame.time
+                    if frame.time is not None
+                    else (index / info.fps if info.fps else float(index))
+                )
                 index += 1
                 origin = t_abs if origin is None else origin
                 t = t_abs - origin
                 if t > limits.max_duration_s:
-                    raise MediaError(f"video {str(path)!r} runs past the limit of "
-                                     f"{limits.max_duration_s:g} s")
+                    raise MediaError(
+                        f"video {str(path)!r} runs past the limit of {limits.max_duration_s:g} s"
+                    )
                 keep(picker.offer(frame, t))
                 if picker.done:
                     break
             keep(picker.finish())
         except av.error.FFmpegError as exc:
-            raise MediaError(f"video {str(path)!r} is corrupt or truncated: "
-                             f"{first_line(exc)}") from exc
+            raise MediaError(
+                f"video {str(path)!r} is corrupt or truncated: {first_line(exc)}"
+            ) from exc
     if not kept:
         raise MediaError(f"video {str(path)!r} has no decodable video frame")
     frames = out if len(kept) == len(out) else out[: len(kept)].copy()
     return VideoClip(
-        frames=frames, timestamps=tuple(kept),
-        fps=_measured_fps(kept, grid_fps, info.fps), source_fps=info.fps,
-        duration=info.duration, source=str(path), source_size=(info.width, info.height),
-        requested_fps=settings.fps, preset=settings.name,
+        frames=frames,
+        timestamps=tuple(kept),
+        fps=_measured_fps(kept, grid_fps, info.fps),
+        source_fps=info.fps,
+        duration=info.duration,
+        source=str(path),
+        source_size=(info.width, info.height),
+        requested_fps=settings.fps,
+        preset=settings.name,
     )
 
 
 # -- frame folders (Pillow) -------------------------------------------------------------------
+
 
 def _natural_key(name: str) -> list[Any]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
@@ -516,11 +591,15 @@ def _natural_key(name: str) -> list[Any]:
 def _frame_files(folder: Path, limits: VideoLimits) -> list[Path]:
     files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES]
     if not files:
-        raise MediaError(f"video folder {str(folder)!r} holds no frame images "
-                         f"({', '.join(sorted(FRAME_SUFFIXES))})")
+        raise MediaError(
+            f"video folder {str(folder)!r} holds no frame images "
+            f"({', '.join(sorted(FRAME_SUFFIXES))})"
+        )
     if len(files) > limits.max_folder_images:
-        raise MediaError(f"video folder {str(folder)!r} holds {len(files)} images, over the "
-                         f"limit of {limits.max_folder_images}")
+        raise MediaError(
+            f"video folder {str(folder)!r} holds {len(files)} images, over the "
+            f"limit of {limits.max_folder_images}"
+        )
     return sorted(files, key=lambda p: _natural_key(p.name))
 
 
@@ -533,8 +612,10 @@ def _image_size(path: Path, limits: VideoLimits) -> tuple[int, int]:
     except Exception as exc:
         raise MediaError(f"frame image {str(path)!r} cannot be read: {first_line(exc)}") from exc
     if width * height > limits.max_source_pixels:
-        raise MediaError(f"frame image {str(path)!r} is {width}x{height}, over the limit of "
-                         f"{limits.max_source_pixels} pixels")
+        raise MediaError(
+            f"frame image {str(path)!r} is {width}x{height}, over the limit of "
+            f"{limits.max_source_pixels} pixels"
+        )
     return width, height
 
 
@@ -550,8 +631,9 @@ def _read_frame(path: Path, size: tuple[int, int], limits: VideoLimits) -> np.nd
     return np.asarray(rgb, dtype=np.uint8)
 
 
-def _load_folder(folder: Path, settings: VideoPreset, frame_rate: float,
-                 limits: VideoLimits) -> VideoClip:
+def _load_folder(
+    folder: Path, settings: VideoPreset, frame_rate: float, limits: VideoLimits
+) -> VideoClip:
     files = _frame_files(folder, limits)
     duration = len(files) / frame_rate
     width, height = _image_size(files[0], limits)
@@ -570,14 +652,32 @@ def _load_folder(folder: Path, settings: VideoPreset, frame_rate: float,
     frames = np.stack([_read_frame(files[i], (w, h), limits) for i, _ in chosen])
     kept = [t for _, t in chosen]
     return VideoClip(
-        frames=frames, timestamps=tuple(kept), fps=_measured_fps(kept, grid_fps, frame_rate),
-        source_fps=frame_rate, duration=duration, source=str(folder),
-        source_size=(width, height), requested_fps=settings.fps, preset=settings.name,
+        frames=frames,
+        timestamps=tuple(kept),
+        fps=_measured_fps(kept, grid_fps, frame_rate),
+        source_fps=frame_rate,
+        duration=duration,
+        source=str(folder),
+        source_size=(width, height),
+        requested_fps=settings.fps,
+        preset=settings.name,
     )
 
 
 __all__ = [
-    "DEFAULT_VIDEO_LIMITS", "OFFICIAL_EVAL_VIDEO", "PATCH_FACTOR", "QWEN_VIDEO", "VIDEO_PRESETS",
-    "VideoClip", "VideoInfo", "VideoLimits", "VideoPreset", "frame_pixel_budget", "load_video",
-    "probe_video", "resolve_preset", "sample_times", "smart_resize",
+    "DEFAULT_VIDEO_LIMITS",
+    "OFFICIAL_EVAL_VIDEO",
+    "PATCH_FACTOR",
+    "QWEN_VIDEO",
+    "VIDEO_PRESETS",
+    "VideoClip",
+    "VideoInfo",
+    "VideoLimits",
+    "VideoPreset",
+    "frame_pixel_budget",
+    "load_video",
+    "probe_video",
+    "resolve_preset",
+    "sample_times",
+    "smart_resize",
 ]

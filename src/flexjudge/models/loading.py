@@ -12,10 +12,14 @@ MODEL_CLASSES: dict[str, tuple[str, frozenset[str]]] = {
     # Qwen2.5-Omni: text-out judging needs only the thinker. The thinker class loads from a
     # thinker-only folder and from a full Omni folder alike (it reads the ``thinker.`` weights
     # and skips the talker and token2wav ones, which are never materialised).
-    "qwen2_5_omni_thinker": ("Qwen2_5OmniThinkerForConditionalGeneration",
-                             frozenset({"image", "video", "audio"})),
-    "qwen2_5_omni": ("Qwen2_5OmniThinkerForConditionalGeneration",
-                     frozenset({"image", "video", "audio"})),
+    "qwen2_5_omni_thinker": (
+        "Qwen2_5OmniThinkerForConditionalGeneration",
+        frozenset({"image", "video", "audio"}),
+    ),
+    "qwen2_5_omni": (
+        "Qwen2_5OmniThinkerForConditionalGeneration",
+        frozenset({"image", "video", "audio"}),
+    ),
 }
 TEXT_ONLY = ("AutoModelForCausalLM", frozenset[str]())
 

@@ -149,48 +149,7 @@ _SCORES = (
 
 # Grouped by theme; plain words (the pre-tokenizer learns " word" and "Word" forms separately,
 # so the prose lines below repeat the most common ones in running text).
-_WORDS = """
-the a an and or but if then else so because while when where what which who whom whose why how
-is are was were be been being am do does did done doing has have had having will would can could
-shall should may might must not no yes all any some each every both either neither none one two
-three four five six seven eight nine ten first second third last next other another same different
-this that these those it its they them their there here he she his her we our you your i me my
-to of in on at by for from with without into onto over under about above below between after
-before during through across against among around than as up down out off again more most less
-least very too also only just even still already yet never always often sometimes again once
-The This That These Those It They There Here He She We You I A An And But Or If When Which What
-instruction instructions asks ask asked asking repeat repeats repeated word words wrote write
-writes written answer answers answered response responses question questions assistant Assistant
-assistants Assistants model Model user User judge judges judged judging score scores scored scoring
-matches match matched matching exactly exact adds add added extra correct correctly incorrect wrong
-right better best worse worst good bad great poor fine okay accurate accuracy helpful helpfulness
-relevant relevance detail details detailed level quality clear clearly concise complete incomplete
-partial partially missing misses missed error errors mistake mistakes fact facts factual reason
-reasoning reasons step steps explain explains explained explanation evaluate evaluation evaluates
-compare compared comparison both neither tie equal equally same similar prefer preferred
-preference bias order length style consider considers considered conclusion conclude overall
-therefore however although because since thus hence finally first then next also
-output outputs input inputs follow follows followed following fails fail failed succeed correct
-contains contain include includes included uses use used gives give given provides provide
-provided states state stated says say said shows show shown describes describe description
-image images picture pictures photo video videos audio sound text caption captions prompt prompts
-generated generation edit edited editing object objects scene background foreground color colour
-left right top bottom center middle front back inside outside near far large small big little
-apple apples banana bananas orange oranges grape grapes lemon lemons cherry cherries pear pears
-peach peaches plum plums mango mangoes melon melons strawberry strawberries kiwi pineapple fruit
-fruits red green blue yellow purple pink brown black white gray grey gold silver
-cat cats dog dogs bird birds fish horse horses cow cows sheep pig pigs lion lions tiger tigers
-bear bears wolf fox rabbit mouse mice elephant monkey duck ducks chicken frog snake zebra giraffe
-animal animals tree trees flower flowers grass sky sun moon star stars water sea river lake
-mountain hill road street car cars bus train boat plane house houses room table chair door window
-book books pen paper cup glass plate box ball toy child children man men woman women person people
-boy girl friend family teacher student school city town country world day night morning evening
-time year years week today yesterday tomorrow hour minute number numbers count counts total sum
-math plus minus times divided equals answer result results value values problem problems solution
-solutions true false yes no maybe unknown name names list lists sentence sentences paragraph
-story stories poem letter letters line lines page code function variable program language
-English translate translation summary summarize spelling grammar format formatted json table
-""".split()
+_WORDS = ["the", "a", "an", "and", "or", "but", "if", "then", "else", "so", "because", "while", "when", "where", "what", "which", "who", "whom", "whose", "why", "how", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "done", "doing", "has", "have", "had", "having", "will", "would", "can", "could", "shall", "should", "may", "might", "must", "not", "no", "yes", "all", "any", "some", "each", "every", "both", "either", "neither", "none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "first", "second", "third", "last", "next", "other", "another", "same", "different", "this", "that", "these", "those", "it", "its", "they", "them", "their", "there", "here", "he", "she", "his", "her", "we", "our", "you", "your", "i", "me", "my", "to", "of", "in", "on", "at", "by", "for", "from", "with", "without", "into", "onto", "over", "under", "about", "above", "below", "between", "after", "before", "during", "through", "across", "against", "among", "around", "than", "as", "up", "down", "out", "off", "again", "more", "most", "less", "least", "very", "too", "also", "only", "just", "even", "still", "already", "yet", "never", "always", "often", "sometimes", "again", "once", "The", "This", "That", "These", "Those", "It", "They", "There", "Here", "He", "She", "We", "You", "I", "A", "An", "And", "But", "Or", "If", "When", "Which", "What", "instruction", "instructions", "asks", "ask", "asked", "asking", "repeat", "repeats", "repeated", "word", "words", "wrote", "write", "writes", "written", "answer", "answers", "answered", "response", "responses", "question", "questions", "assistant", "Assistant", "assistants", "Assistants", "model", "Model", "user", "User", "judge", "judges", "judged", "judging", "score", "scores", "scored", "scoring", "matches", "match", "matched", "matching", "exactly", "exact", "adds", "add", "added", "extra", "correct", "correctly", "incorrect", "wrong", "right", "better", "best", "worse", "worst", "good", "bad", "great", "poor", "fine", "okay", "accurate", "accuracy", "helpful", "helpfulness", "relevant", "relevance", "detail", "details", "detailed", "level", "quality", "clear", "clearly", "concise", "complete", "incomplete", "partial", "partially", "missing", "misses", "missed", "error", "errors", "mistake", "mistakes", "fact", "facts", "factual", "reason", "reasoning", "reasons", "step", "steps", "explain", "explains", "explained", "explanation", "evaluate", "evaluation", "evaluates", "compare", "compared", "comparison", "both", "neither", "tie", "equal", "equally", "same", "similar", "prefer", "preferred", "preference", "bias", "order", "length", "style", "consider", "considers", "considered", "conclusion", "conclude", "overall", "therefore", "however", "although", "because", "since", "thus", "hence", "finally", "first", "then", "next", "also", "output", "outputs", "input", "inputs", "follow", "follows", "followed", "following", "fails", "fail", "failed", "succeed", "correct", "contains", "contain", "include", "includes", "included", "uses", "use", "used", "gives", "give", "given", "provides", "provide", "provided", "states", "state", "stated", "says", "say", "said", "shows", "show", "shown", "describes", "describe", "description", "image", "images", "picture", "pictures", "photo", "video", "videos", "audio", "sound", "text", "caption", "captions", "prompt", "prompts", "generated", "generation", "edit", "edited", "editing", "object", "objects", "scene", "background", "foreground", "color", "colour", "left", "right", "top", "bottom", "center", "middle", "front", "back", "inside", "outside", "near", "far", "large", "small", "big", "little", "apple", "apples", "banana", "bananas", "orange", "oranges", "grape", "grapes", "lemon", "lemons", "cherry", "cherries", "pear", "pears", "peach", "peaches", "plum", "plums", "mango", "mangoes", "melon", "melons", "strawberry", "strawberries", "kiwi", "pineapple", "fruit", "fruits", "red", "green", "blue", "yellow", "purple", "pink", "brown", "black", "white", "gray", "grey", "gold", "silver", "cat", "cats", "dog", "dogs", "bird", "birds", "fish", "horse", "horses", "cow", "cows", "sheep", "pig", "pigs", "lion", "lions", "tiger", "tigers", "bear", "bears", "wolf", "fox", "rabbit", "mouse", "mice", "elephant", "monkey", "duck", "ducks", "chicken", "frog", "snake", "zebra", "giraffe", "animal", "animals", "tree", "trees", "flower", "flowers", "grass", "sky", "sun", "moon", "star", "stars", "water", "sea", "river", "lake", "mountain", "hill", "road", "street", "car", "cars", "bus", "train", "boat", "plane", "house", "houses", "room", "table", "chair", "door", "window", "book", "books", "pen", "paper", "cup", "glass", "plate", "box", "ball", "toy", "child", "children", "man", "men", "woman", "women", "person", "people", "boy", "girl", "friend", "family", "teacher", "student", "school", "city", "town", "country", "world", "day", "night", "morning", "evening", "time", "year", "years", "week", "today", "yesterday", "tomorrow", "hour", "minute", "number", "numbers", "count", "counts", "total", "sum", "math", "plus", "minus", "times", "divided", "equals", "answer", "result", "results", "value", "values", "problem", "problems", "solution", "solutions", "true", "false", "yes", "no", "maybe", "unknown", "name", "names", "list", "lists", "sentence", "sentences", "paragraph", "story", "stories", "poem", "letter", "letters", "line", "lines", "page", "code", "function", "variable", "program", "language", "English", "translate", "translation", "summary", "summarize", "spelling", "grammar", "format", "formatted", "json", "table"]
 
 _PROSE = (
     "The instruction asks to repeat the word apple.",
@@ -357,8 +316,11 @@ def _qwen2_tokenizer(
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         added_tokens_decoder=added,
-        extra_special_tokens=(dict(extra_special_tokens) if isinstance(extra_special_tokens, dict)
-                              else list(extra_special_tokens)),
+        extra_special_tokens=(
+            dict(extra_special_tokens)
+            if isinstance(extra_special_tokens, dict)
+            else list(extra_special_tokens)
+        ),
         model_max_length=32768,
         clean_up_tokenization_spaces=False,
         errors="replace",
@@ -410,8 +372,11 @@ def _text_config(vocab_size: int, hidden_size: int, endoftext: int, im_end: int)
         "rms_norm_eps": 1e-6,
         # transformers 5 reads `rope_parameters`; a legacy {"type": "mrope"} rope_scaling is
         # converted to rope_type "default" plus mrope_section, which is what is written here.
-        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0,
-                            "mrope_section": _mrope_section(head_dim)},
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 1000000.0,
+            "mrope_section": _mrope_section(head_dim),
+        },
         "bos_token_id": endoftext,
         "eos_token_id": im_end,
         "pad_token_id": endoftext,
@@ -564,16 +529,16 @@ LLAMA3_1_STYLE_CHAT_TEMPLATE = (
     "{%- for part in content -%}{%- if part['type'] == 'text' -%}{{ part['text'] }}{%- endif -%}"
     "{%- endfor -%}{%- endif -%}{%- endmacro -%}"
     "{{- bos_token }}"
-    "{%- if not date_string is defined %}{%- set date_string = \"26 Jul 2024\" %}{%- endif %}"
+    '{%- if not date_string is defined %}{%- set date_string = "26 Jul 2024" %}{%- endif %}'
     "{%- if messages[0]['role'] == 'system' %}"
     "{%- set system_message = render(messages[0]['content'])|trim %}"
     "{%- set messages = messages[1:] %}"
-    "{%- else %}{%- set system_message = \"\" %}{%- endif %}"
-    "{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}"
-    "{{- \"Cutting Knowledge Date: December 2023\\n\" }}"
-    "{{- \"Today Date: \" + date_string + \"\\n\\n\" }}"
+    '{%- else %}{%- set system_message = "" %}{%- endif %}'
+    '{{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}'
+    '{{- "Cutting Knowledge Date: December 2023\\n" }}'
+    '{{- "Today Date: " + date_string + "\\n\\n" }}'
     "{{- system_message }}"
-    "{{- \"<|eot_id|>\" }}"
+    '{{- "<|eot_id|>" }}'
     "{%- for message in messages %}"
     "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + "
     "render(message['content'])|trim + '<|eot_id|>' }}"
@@ -594,8 +559,9 @@ def _llama3_tokenizer(vocab_name: str) -> Any:
 
     vocab, merges = _VOCABS[vocab_name]()
     first = len(vocab)
-    backend = Tokenizer(BPE(vocab=vocab, merges=merges, fuse_unk=False, byte_fallback=False,
-                            ignore_merges=True))
+    backend = Tokenizer(
+        BPE(vocab=vocab, merges=merges, fuse_unk=False, byte_fallback=False, ignore_merges=True)
+    )
     backend.pre_tokenizer = pre_tokenizers.Sequence(
         [
             pre_tokenizers.Split(Regex(_LLAMA3_PRETOKENIZE_REGEX), behavior="isolated"),
@@ -603,11 +569,13 @@ def _llama3_tokenizer(vocab_name: str) -> Any:
         ]
     )
     backend.decoder = decoders.ByteLevel()
-    backend.add_special_tokens([AddedToken(t, special=True, normalized=False)
-                                for t in LLAMA3_ADDED_TOKENS])
+    backend.add_special_tokens(
+        [AddedToken(t, special=True, normalized=False) for t in LLAMA3_ADDED_TOKENS]
+    )
     bos = LLAMA3_ADDED_TOKENS[0]
     backend.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, first)])
+        single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, first)]
+    )
     return PreTrainedTokenizerFast(
         tokenizer_object=backend,
         bos_token=bos,
@@ -641,9 +609,14 @@ def _build_llama3(out: Path, vocab: str, seed: int, hidden_size: int) -> dict[st
         max_position_embeddings=131072,
         rms_norm_eps=1e-5,
         # LLaMA-3.1's long-context rotary scaling, as in its config.json.
-        rope_parameters={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
-                         "high_freq_factor": 4.0, "original_max_position_embeddings": 8192,
-                         "rope_theta": 500000.0},
+        rope_parameters={
+            "rope_type": "llama3",
+            "factor": 8.0,
+            "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0,
+            "original_max_position_embeddings": 8192,
+            "rope_theta": 500000.0,
+        },
         bos_token_id=ids["<|begin_of_text|>"],
         eos_token_id=eos,
         pad_token_id=ids["<|finetune_right_pad_id|>"],
@@ -713,14 +686,26 @@ def _omni_thinker_config(tokenizer: Any, hidden_size: int) -> Any:
     endoftext, im_end = ids["<|endoftext|>"], ids["<|im_end|>"]
     text_config = _text_config(len(tokenizer), hidden_size, endoftext, im_end)
     vision_config = {
-        "depth": 2, "hidden_size": 64, "intermediate_size": 128, "num_heads": 2,
-        "out_hidden_size": hidden_size, "patch_size": 14, "spatial_merge_size": 2,
-        "temporal_patch_size": 2, "window_size": 112, "fullatt_block_indexes": [1],
+        "depth": 2,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_heads": 2,
+        "out_hidden_size": hidden_size,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "window_size": 112,
+        "fullatt_block_indexes": [1],
     }
     audio_config = {
-        "num_mel_bins": 128, "encoder_layers": 2, "encoder_attention_heads": 2,
-        "encoder_ffn_dim": 128, "d_model": 64, "output_dim": hidden_size,
-        "n_window": 100, "max_source_positions": 1500,
+        "num_mel_bins": 128,
+        "encoder_layers": 2,
+        "encoder_attention_heads": 2,
+        "encoder_ffn_dim": 128,
+        "d_model": 64,
+        "output_dim": hidden_size,
+        "n_window": 100,
+        "max_source_positions": 1500,
     }
     return Qwen2_5OmniThinkerConfig(
         text_config=text_config,
@@ -746,14 +731,19 @@ def _omni_processor(vocab: str) -> Any:
         WhisperFeatureExtractor,
     )
 
-    tokenizer = _qwen2_tokenizer(vocab, QWEN2_5_OMNI_ADDED_TOKENS, QWEN2_5_OMNI_NAMED_TOKENS,
-                                 QWEN2_5_OMNI_STYLE_CHAT_TEMPLATE)
+    tokenizer = _qwen2_tokenizer(
+        vocab,
+        QWEN2_5_OMNI_ADDED_TOKENS,
+        QWEN2_5_OMNI_NAMED_TOKENS,
+        QWEN2_5_OMNI_STYLE_CHAT_TEMPLATE,
+    )
     size = {"shortest_edge": MIN_PIXELS, "longest_edge": MAX_PIXELS}
     return Qwen2_5OmniProcessor(
         image_processor=Qwen2VLImageProcessor(size=size),
         video_processor=Qwen2VLVideoProcessor(size=size, cap_pixels_per_frame=True),
-        feature_extractor=WhisperFeatureExtractor(feature_size=128, sampling_rate=16000,
-                                                  chunk_length=OMNI_CHUNK_SECONDS),
+        feature_extractor=WhisperFeatureExtractor(
+            feature_size=128, sampling_rate=16000, chunk_length=OMNI_CHUNK_SECONDS
+        ),
         tokenizer=tokenizer,
         chat_template=QWEN2_5_OMNI_STYLE_CHAT_TEMPLATE,
     )
@@ -763,8 +753,13 @@ def _omni_generation_config(tokenizer: Any, out: Path) -> None:
     from transformers import GenerationConfig
 
     endoftext, im_end = _token_id(tokenizer, "<|endoftext|>"), _token_id(tokenizer, "<|im_end|>")
-    GenerationConfig(bos_token_id=endoftext, eos_token_id=[im_end, endoftext],
-                     pad_token_id=endoftext, do_sample=True, temperature=1.0).save_pretrained(out)
+    GenerationConfig(
+        bos_token_id=endoftext,
+        eos_token_id=[im_end, endoftext],
+        pad_token_id=endoftext,
+        do_sample=True,
+        temperature=1.0,
+    ).save_pretrained(out)
 
 
 def _build_qwen2_5_omni(out: Path, vocab: str, seed: int, hidden_size: int) -> dict[str, Any]:
@@ -790,41 +785,78 @@ def _build_qwen2_5_omni_full(out: Path, vocab: str, seed: int, hidden_size: int)
     thinker = _omni_thinker_config(tok, hidden_size)
     ids = {t: _token_id(tok, t) for t, _ in QWEN2_5_OMNI_ADDED_TOKENS}
     talker = {
-        "vocab_size": 64, "embedding_size": hidden_size, "hidden_size": 64,
-        "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 2,
-        "num_key_value_heads": 1, "head_dim": 32,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0,
-                            "mrope_section": _mrope_section(32)},
-        "tts_codec_start_token_id": 60, "tts_codec_end_token_id": 61,
-        "tts_codec_pad_token_id": 62, "tts_codec_mask_token_id": 63,
+        "vocab_size": 64,
+        "embedding_size": hidden_size,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "head_dim": 32,
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 1000000.0,
+            "mrope_section": _mrope_section(32),
+        },
+        "tts_codec_start_token_id": 60,
+        "tts_codec_end_token_id": 61,
+        "tts_codec_pad_token_id": 62,
+        "tts_codec_mask_token_id": 63,
         "tts_text_start_token_id": ids["<|fim_prefix|>"],
         "tts_text_end_token_id": ids["<|fim_middle|>"],
         "tts_text_pad_token_id": ids["<|fim_pad|>"],
-        "audio_token_index": ids["<|AUDIO|>"], "image_token_index": ids["<|IMAGE|>"],
-        "video_token_index": ids["<|VIDEO|>"], "vision_start_token_id": ids["<|vision_bos|>"],
-        "vision_end_token_id": ids["<|vision_eos|>"], "audio_start_token_id": ids["<|audio_bos|>"],
+        "audio_token_index": ids["<|AUDIO|>"],
+        "image_token_index": ids["<|IMAGE|>"],
+        "video_token_index": ids["<|VIDEO|>"],
+        "vision_start_token_id": ids["<|vision_bos|>"],
+        "vision_end_token_id": ids["<|vision_eos|>"],
+        "audio_start_token_id": ids["<|audio_bos|>"],
         "audio_end_token_id": ids["<|audio_eos|>"],
     }
     token2wav = {
-        "dit_config": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                       "head_dim": 16, "emb_dim": 16, "num_embeds": 64, "mel_dim": 16,
-                       "enc_emb_dim": 16, "enc_dim": 16, "enc_channels": [16, 16, 16, 16, 48],
-                       "enc_attention_channels": 8, "enc_se_channels": 8,
-                       "look_ahead_layers": [1], "look_backward_layers": [0]},
-        "bigvgan_config": {"mel_dim": 16, "upsample_initial_channel": 16,
-                           "resblock_kernel_sizes": [3], "resblock_dilation_sizes": [[1, 3, 5]],
-                           "upsample_rates": [5, 3, 2, 2, 2, 2],
-                           "upsample_kernel_sizes": [11, 7, 4, 4, 4, 4]},
+        "dit_config": {
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "head_dim": 16,
+            "emb_dim": 16,
+            "num_embeds": 64,
+            "mel_dim": 16,
+            "enc_emb_dim": 16,
+            "enc_dim": 16,
+            "enc_channels": [16, 16, 16, 16, 48],
+            "enc_attention_channels": 8,
+            "enc_se_channels": 8,
+            "look_ahead_layers": [1],
+            "look_backward_layers": [0],
+        },
+        "bigvgan_config": {
+            "mel_dim": 16,
+            "upsample_initial_channel": 16,
+            "resblock_kernel_sizes": [3],
+            "resblock_dilation_sizes": [[1, 3, 5]],
+            "upsample_rates": [5, 3, 2, 2, 2, 2],
+            "upsample_kernel_sizes": [11, 7, 4, 4, 4, 4],
+        },
     }
-    config = Qwen2_5OmniConfig(thinker_config=thinker.to_dict(), talker_config=talker,
-                               token2wav_config=token2wav)
+    config = Qwen2_5OmniConfig(
+        thinker_config=thinker.to_dict(), talker_config=talker, token2wav_config=token2wav
+    )
     num_parameters = _init_and_save(Qwen2_5OmniForConditionalGeneration, config, out, seed)
     _omni_generation_config(tok, out)
     # A full Omni folder carries the talker's speaker prompts; from_pretrained requires them.
     import torch
 
-    torch.save({"Chelsie": {"bos_token": 60, "cond": torch.zeros(1, 16),
-                            "ref_mel": torch.zeros(1, 30, 16)}}, out / "spk_dict.pt")
+    torch.save(
+        {
+            "Chelsie": {
+                "bos_token": 60,
+                "cond": torch.zeros(1, 16),
+                "ref_mel": torch.zeros(1, 30, 16),
+            }
+        },
+        out / "spk_dict.pt",
+    )
     return {"num_parameters": num_parameters, "vocab_size": len(tok)}
 
 

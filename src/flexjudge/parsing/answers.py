@@ -59,7 +59,7 @@ class AnswerSpec:
     tie: bool = True
 
     @classmethod
-    def for_request(cls, request: JudgeRequest) -> "AnswerSpec":
+    def for_request(cls, request: JudgeRequest) -> AnswerSpec:
         count = 1 if request.task in (Task.SCORE, Task.LABEL) else len(request.responses)
         return cls(request.task, count, request.scale, request.tie)
 
@@ -96,12 +96,12 @@ def parse_output(text: str, spec: AnswerSpec, *, primed: bool = True) -> Parsed:
         stripped = body.lstrip()
         if not stripped.startswith("<think>"):
             return _invalid("no_think_open")
-        body = stripped[len("<think>"):]
+        body = stripped[len("<think>") :]
     cut = body.rfind(_THINK_CLOSE)
     if cut < 0:
         return _invalid("no_think_close", body.strip())
     reasoning = body[:cut].strip()
-    tail = _END_TOKENS.sub("", body[cut + len(_THINK_CLOSE):])
+    tail = _END_TOKENS.sub("", body[cut + len(_THINK_CLOSE) :])
     answers = list(_ANSWER.finditer(tail))
     if not answers:
         return _invalid("no_answer", reasoning)

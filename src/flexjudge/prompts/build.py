@@ -15,15 +15,13 @@ back by the parser as a verdict.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from flexjudge.engines.base import ChatRequest, Message, Part
 from flexjudge.prompts import protocol
 from flexjudge.request import Candidate, JudgeRequest, Scale, Task, letter
 
-_MARKUP_TAG = re.compile(
-    r"<\s*(/?)\s*(think|answer|tool_call|tool_response)\s*>", re.IGNORECASE
-)
+_MARKUP_TAG = re.compile(r"<\s*(/?)\s*(think|answer|tool_call|tool_response)\s*>", re.IGNORECASE)
 _TEMPLATE_TOKEN = re.compile(r"<\|([^<>|]{0,64})\|>")
 _BRACKET_LABEL = re.compile(r"\[\[([^\[\]]{0,64})\]\]")
 # Partial forms that a tokenizer would still map to special tokens are handled by the
@@ -48,16 +46,18 @@ DEFAULT_LABEL_CRITERIA = (
 _EXAMPLES = {Task.SCORE: (3,), Task.PAIRWISE: (3, 5), Task.BATCH: (3, 8, 6)}
 
 
-def system_prompt(task: Task, scale: Scale, criteria: str | None, tie: bool = True,
-                  protocol_name: str = "default") -> str:
+def system_prompt(
+    task: Task, scale: Scale, criteria: str | None, tie: bool = True, protocol_name: str = "default"
+) -> str:
     """The system prompt of a task. With the defaults (1-10, no criteria) the pairwise prompt
     is JudgeLRM's verbatim. ``protocol_name`` "audio_mos"/"voxsim" selects Flex-Omni's audio
     prompts (score task; criteria are not part of them)."""
     if protocol_name in protocol.AUDIO_PROTOCOLS:
         template = protocol.AUDIO_PROTOCOLS[protocol_name][0]
         example = "".join(f"<answer>{v}</answer>" for v in _examples(Task.SCORE, scale))
-        return template.format(scale_low=scale.fmt(scale.low), scale_high=scale.fmt(scale.high),
-                               example=example)
+        return template.format(
+            scale_low=scale.fmt(scale.low), scale_high=scale.fmt(scale.high), example=example
+        )
     if task is Task.LABEL:
         return protocol.LABEL.format(
             criteria=neutralize(criteria) if criteria else DEFAULT_LABEL_CRITERIA,
@@ -65,8 +65,11 @@ def system_prompt(task: Task, scale: Scale, criteria: str | None, tie: bool = Tr
         )
     crit = neutralize(criteria) if criteria else protocol.DEFAULT_CRITERIA
     example = "".join(f"<answer>{v}</answer>" for v in _examples(task, scale))
-    template = {Task.SCORE: protocol.SINGLE, Task.PAIRWISE: protocol.PAIRWISE,
-                Task.BATCH: protocol.BATCH}[task]
+    template = {
+        Task.SCORE: protocol.SINGLE,
+        Task.PAIRWISE: protocol.PAIRWISE,
+        Task.BATCH: protocol.BATCH,
+    }[task]
     scale_text = str(scale)
     if scale.decimals:
         scale_text += f" in {'first' if scale.decimals == 1 else 'second'} decimal"
@@ -97,8 +100,14 @@ def response_name(task: Task, index: int, total: int) -> str:
     return f"Assistant {index + 1}"
 
 
-def _media_parts(images: Sequence[object], videos: Sequence[object], audios: Sequence[object],
-                 molecules: Sequence[str], names: Sequence[str] = (), mode: str = "both") -> list[Part]:
+def _media_parts(
+    images: Sequence[object],
+    videos: Sequence[object],
+    audios: Sequence[object],
+    molecules: Sequence[str],
+    names: Sequence[str] = (),
+    mode: str = "both",
+) -> list[Part]:
     parts = [Part("image", media=m) for m in images]
     parts += [Part("video", media=m) for m in videos]
     parts += [Part("audio", media=m) for m in audios]
@@ -131,12 +140,25 @@ def _candidate_parts(task: Task, index: int, total: int, cand: Candidate, mode: 
     name = response_name(task, index, total)
     kind = "Answer"
     if not cand.text.strip() and cand.has_media():
-        kind = ("Video" if cand.videos else "Audio" if cand.audios
-                else "Molecule" if cand.molecules and not cand.images else "Image")
+        kind = (
+            "Video"
+            if cand.videos
+            else "Audio"
+            if cand.audios
+            else "Molecule"
+            if cand.molecules and not cand.images
+            else "Image"
+        )
     parts = [Part("text", text=f"[{name}'s {kind}]\n")]
     label = name.removeprefix("Assistant").strip() or "A"
-    media = _media_parts(cand.images, cand.videos, cand.audios, cand.molecules,
-                         _names(f"Molecule {label}", len(cand.molecules)), mode)
+    media = _media_parts(
+        cand.images,
+        cand.videos,
+        cand.audios,
+        cand.molecules,
+        _names(f"Molecule {label}", len(cand.molecules)),
+        mode,
+    )
     if media:
         parts += media
         if cand.text.strip():
@@ -150,10 +172,14 @@ def user_parts(request: JudgeRequest, order: Sequence[int]) -> list[Part]:
     each response in the order given (``order[i]`` is the request index shown i-th)."""
     mode = request.molecule_view
     n_mol = len(request.molecules)
-    parts: list[Part] = _media_parts(request.images, request.videos, request.audios,
-                                     request.molecules,
-                                     ["Molecule"] if n_mol == 1 else [f"Molecule {k + 1}" for k in range(n_mol)],
-                                     mode)
+    parts: list[Part] = _media_parts(
+        request.images,
+        request.videos,
+        request.audios,
+        request.molecules,
+        ["Molecule"] if n_mol == 1 else [f"Molecule {k + 1}" for k in range(n_mol)],
+        mode,
+    )
     if parts:
         parts.append(Part("text", text="\n\n"))
     parts.append(Part("text", text=f"[Question]\n{neutralize(request.instruction)}"))
@@ -175,13 +201,15 @@ def _merge_text(parts: list[Part]) -> list[Part]:
     return out
 
 
-def build_chat(request: JudgeRequest, order: Sequence[int] | None = None, *,
-               prime_think: bool = True) -> ChatRequest:
+def build_chat(
+    request: JudgeRequest, order: Sequence[int] | None = None, *, prime_think: bool = True
+) -> ChatRequest:
     """The chat for one ordering of a request's responses."""
     if order is None:
         order = range(len(request.responses))
-    system = system_prompt(request.task, request.scale, request.criteria, request.tie,
-                           request.protocol)
+    system = system_prompt(
+        request.task, request.scale, request.criteria, request.tie, request.protocol
+    )
     messages = (
         Message("system", (Part("text", text=system),)),
         Message("user", tuple(user_parts(request, list(order)))),

@@ -152,12 +152,15 @@ AUDIO_MOS = AUDIO_PREAMBLE + (
 #: assistant. Score the assistant from 1.0 to 5.0 in first decimal" and example 3.8; the paper
 #: (§2.4) gives VoxSim's range as 1-6, which is this prompt's default scale. The rest is
 #: [reconstructed] on the AUDIO_MOS skeleton.
-VOXSIM = AUDIO_PREAMBLE + (
-    "Now the user asks you to judge the performance of an audio AI assistant. Score the "
-    "assistant from {scale_low} to {scale_high} in first decimal (higher=more similar "  # [reconstructed]
-    "speakers). Do NOT consider the content of the speech. After thinking, when you finally "
-    "reach a conclusion, clearly provide your evaluation score within <answer> </answer> tags, "
-    "i.e., for example,{example}"
+VOXSIM = (
+    AUDIO_PREAMBLE
+    + (
+        "Now the user asks you to judge the performance of an audio AI assistant. Score the "
+        "assistant from {scale_low} to {scale_high} in first decimal (higher=more similar "  # [reconstructed]
+        "speakers). Do NOT consider the content of the speech. After thinking, when you finally "
+        "reach a conclusion, clearly provide your evaluation score within <answer> </answer> tags, "
+        "i.e., for example,{example}"
+    )
 )
 
 #: The audio protocols: name -> (system prompt, default scale).

@@ -9,7 +9,7 @@ Verdicts are not stored: they are recomputed from the cached completions (parsin
 are cheap and deterministic).
 """
 
-from flexjudge.store.cached import CacheStats, CachedEngine
+from flexjudge.store.cached import CachedEngine, CacheStats
 from flexjudge.store.db import MIGRATIONS, SCHEMA_VERSION, Entry, Store, StoreCounts
 from flexjudge.store.keys import KEY_VERSION, engine_identity, folder_fingerprint
 from flexjudge.store.shards import Shard, merge_outputs, resolve_shard

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from flexjudge.engines.base import ChatRequest, Completion, Engine, EngineInfo, SamplingParams
 from flexjudge.errors import EngineError
@@ -79,12 +80,15 @@ class CachedEngine(Engine):
             self._identity = engine_identity(self.engine)
         return self._identity
 
-    def keys(self, requests: Sequence[ChatRequest], params: SamplingParams) -> list[tuple[str, str]]:
+    def keys(
+        self, requests: Sequence[ChatRequest], params: SamplingParams
+    ) -> list[tuple[str, str]]:
         """``(key, canonical description)`` of each request."""
         return keyed(describe(r, params, self.identity, self._media) for r in requests)
 
-    def generate(self, requests: Sequence[ChatRequest], params: SamplingParams
-                 ) -> list[list[Completion]]:
+    def generate(
+        self, requests: Sequence[ChatRequest], params: SamplingParams
+    ) -> list[list[Completion]]:
         if not requests:
             return []
         keyed_requests = self.keys(requests, params)
@@ -102,12 +106,16 @@ class CachedEngine(Engine):
             if len(out) != len(idxs) or any(len(c) != params.n for c in out):
                 raise EngineError(
                     f"{type(self.engine).__name__} returned {[len(c) for c in out]} completions "
-                    f"for {len(idxs)} requests with n={params.n}")
+                    f"for {len(idxs)} requests with n={params.n}"
+                )
             info = self.engine.info
             self.store.put(
-                [Entry(keys[i], keyed_requests[i][1], info.engine, info.model, comps)
-                 for i, comps in zip(idxs, out)],
-                replace=not self.read)
+                [
+                    Entry(keys[i], keyed_requests[i][1], info.engine, info.model, comps)
+                    for i, comps in zip(idxs, out)
+                ],
+                replace=not self.read,
+            )
             self.stats.generated += len(idxs)
             for i, comps in zip(idxs, out):
                 found[keys[i]] = list(comps)

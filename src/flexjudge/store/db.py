@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from flexjudge.engines.base import Completion
 from flexjudge.errors import ConfigError
@@ -58,8 +59,18 @@ _TABLES = {"meta", "requests", "completions"}
 _LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), well under SQLite's variable limit
 
 #: Columns of :meth:`Store.records`, the JSONL and the Parquet exports, in order.
-RECORD_FIELDS = ("key", "vote", "n", "engine", "model", "text", "finish_reason", "n_tokens",
-                 "created", "request")
+RECORD_FIELDS = (
+    "key",
+    "vote",
+    "n",
+    "engine",
+    "model",
+    "text",
+    "finish_reason",
+    "n_tokens",
+    "created",
+    "request",
+)
 
 
 @dataclass(frozen=True)
@@ -99,8 +110,8 @@ class Store:
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise ConfigError(
-                f"{str(self.path)!r} is not a flexjudge store ({exc}); pass another --store "
-                "path") from exc
+                f"{str(self.path)!r} is not a flexjudge store ({exc}); pass another --store path"
+            ) from exc
         except BaseException:
             self._db.close()
             raise
@@ -121,27 +132,34 @@ class Store:
 
     def _init_schema(self) -> None:
         with self._write():
-            tables = {r[0] for r in self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = {
+                r[0]
+                for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
             if not tables:
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
                         self._db.execute(stmt)
-                self._db.executemany("INSERT INTO meta VALUES (?, ?)", [
-                    ("schema_version", str(SCHEMA_VERSION)), ("created", str(time.time()))])
+                self._db.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [("schema_version", str(SCHEMA_VERSION)), ("created", str(time.time()))],
+                )
                 return
             if "meta" not in tables:
                 raise ConfigError(
                     f"{str(self.path)!r} is an SQLite database but not a flexjudge store (its "
-                    f"tables: {', '.join(sorted(tables))}); pass another --store path")
+                    f"tables: {', '.join(sorted(tables))}); pass another --store path"
+                )
             row = self._db.execute(
-                "SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+                "SELECT value FROM meta WHERE name = 'schema_version'"
+            ).fetchone()
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
                 raise ConfigError(
                     f"the store {str(self.path)!r} was written by a newer flexjudge (schema "
                     f"version {version}; this one reads version {SCHEMA_VERSION}): upgrade "
-                    "flexjudge (pip install -U flexjudge), or pass another --store path")
+                    "flexjudge (pip install -U flexjudge), or pass another --store path"
+                )
             while version < SCHEMA_VERSION:
                 migrate = MIGRATIONS.get(version)
                 if migrate is None:
@@ -150,13 +168,15 @@ class Store:
                         f"flexjudge (schema version {SCHEMA_VERSION}) cannot migrate it. It "
                         "only caches engine completions: move it aside or pass another --store "
                         "path, and the run regenerates them (to keep its records, export them "
-                        "first with the flexjudge version that wrote it)")
+                        "first with the flexjudge version that wrote it)"
+                    )
                 migrate(self._db)
                 version += 1
-                self._db.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
-                                 (str(version),))
+                self._db.execute(
+                    "UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(version),)
+                )
 
-    def _write(self) -> "_Transaction":
+    def _write(self) -> _Transaction:
         return _Transaction(self._db)
 
     # -- cache -----------------------------------------------------------------------------
@@ -165,11 +185,13 @@ class Store:
         rows: dict[str, list[tuple[int, Completion]]] = {}
         unique = list(dict.fromkeys(keys))
         for i in range(0, len(unique), _LOOKUP_CHUNK):
-            chunk = unique[i:i + _LOOKUP_CHUNK]
+            chunk = unique[i : i + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
             for key, vote, text, reason, tokens in self._db.execute(
-                    "SELECT key, vote, text, finish_reason, n_tokens FROM completions "
-                    f"WHERE key IN ({marks})", chunk):
+                "SELECT key, vote, text, finish_reason, n_tokens FROM completions "
+                f"WHERE key IN ({marks})",
+                chunk,
+            ):
                 rows.setdefault(key, []).append((vote, Completion(text, reason, tokens)))
         out = {}
         for key, votes in rows.items():
@@ -188,15 +210,19 @@ class Store:
             for e in entries:
                 if replace:
                     self._db.execute("DELETE FROM completions WHERE key = ?", (e.key,))
-                elif self._db.execute("SELECT 1 FROM requests WHERE key = ?",
-                                      (e.key,)).fetchone():
+                elif self._db.execute("SELECT 1 FROM requests WHERE key = ?", (e.key,)).fetchone():
                     continue  # first writer wins; its votes stay together
-                self._db.execute(f"{verb} INTO requests VALUES (?, ?, ?, ?, ?, ?)",
-                                 (e.key, e.engine, e.model, len(e.completions), e.request, now))
+                self._db.execute(
+                    f"{verb} INTO requests VALUES (?, ?, ?, ?, ?, ?)",
+                    (e.key, e.engine, e.model, len(e.completions), e.request, now),
+                )
                 self._db.executemany(
                     f"{verb} INTO completions VALUES (?, ?, ?, ?, ?)",
-                    [(e.key, k, c.text, c.finish_reason, c.n_tokens)
-                     for k, c in enumerate(e.completions)])
+                    [
+                        (e.key, k, c.text, c.finish_reason, c.n_tokens)
+                        for k, c in enumerate(e.completions)
+                    ],
+                )
 
     # -- inspection and export -------------------------------------------------------------
     def counts(self) -> StoreCounts:
@@ -212,7 +238,8 @@ class Store:
         cur = self._db.execute(
             "SELECT c.key, c.vote, r.n, r.engine, r.model, c.text, c.finish_reason, c.n_tokens, "
             "r.created, r.request FROM completions c JOIN requests r ON r.key = c.key "
-            "ORDER BY c.key, c.vote")
+            "ORDER BY c.key, c.vote"
+        )
         for row in cur:
             yield dict(zip(RECORD_FIELDS, row))
 
@@ -232,14 +259,23 @@ class Store:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError as exc:
-            raise ConfigError("Parquet export needs pyarrow: pip install 'flexjudge[store]'"
-                              ) from exc
-        schema = pa.schema([
-            ("key", pa.string()), ("vote", pa.int32()), ("n", pa.int32()),
-            ("engine", pa.string()), ("model", pa.string()), ("text", pa.string()),
-            ("finish_reason", pa.string()), ("n_tokens", pa.int64()),
-            ("created", pa.float64()), ("request", pa.string()),
-        ])
+            raise ConfigError(
+                "Parquet export needs pyarrow: pip install 'flexjudge[store]'"
+            ) from exc
+        schema = pa.schema(
+            [
+                ("key", pa.string()),
+                ("vote", pa.int32()),
+                ("n", pa.int32()),
+                ("engine", pa.string()),
+                ("model", pa.string()),
+                ("text", pa.string()),
+                ("finish_reason", pa.string()),
+                ("n_tokens", pa.int64()),
+                ("created", pa.float64()),
+                ("request", pa.string()),
+            ]
+        )
         count = 0
         with pq.ParquetWriter(str(path), schema) as writer:
             batch: list[dict[str, Any]] = []
@@ -268,12 +304,14 @@ class Store:
             with self._write():
                 self._db.execute(
                     "INSERT OR IGNORE INTO requests SELECT * FROM other.requests o "
-                    "WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.key = o.key)")
+                    "WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.key = o.key)"
+                )
                 # Only votes of keys this store took from ``other``: a key already here keeps
                 # its own complete set.
                 self._db.execute(
                     "INSERT OR IGNORE INTO completions SELECT * FROM other.completions o "
-                    "WHERE NOT EXISTS (SELECT 1 FROM completions c WHERE c.key = o.key)")
+                    "WHERE NOT EXISTS (SELECT 1 FROM completions c WHERE c.key = o.key)"
+                )
         finally:
             self._db.execute("DETACH DATABASE other")
         return self.counts().completions - before
@@ -282,7 +320,7 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

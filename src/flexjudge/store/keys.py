@@ -24,8 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from flexjudge.engines.base import ChatRequest, Engine, SamplingParams
 from flexjudge.errors import MediaError, ModelLoadError
@@ -222,21 +223,30 @@ def _feed(h: Any, media: Any, hasher: MediaHasher) -> None:
     if media is None or isinstance(media, (int, float, bool)):
         h.update(b"S" + repr(media).encode())
         return
-    raise MediaError(f"cannot hash media of type {type(media).__name__} for the result store: "
-                     "pass a path, a PIL image, an array or bytes")
+    raise MediaError(
+        f"cannot hash media of type {type(media).__name__} for the result store: "
+        "pass a path, a PIL image, an array or bytes"
+    )
 
 
 # -- requests --------------------------------------------------------------------------------
-def describe(request: ChatRequest, params: SamplingParams, engine: dict[str, Any],
-             media: MediaHasher) -> dict[str, Any]:
+def describe(
+    request: ChatRequest, params: SamplingParams, engine: dict[str, Any], media: MediaHasher
+) -> dict[str, Any]:
     """The canonical description of one generation; its hash is the cache key."""
     return {
         "key_version": KEY_VERSION,
         "engine": engine,
         "messages": [
-            {"role": m.role,
-             "parts": [{"type": "text", "text": p.text} if p.type == "text"
-                       else {"type": p.type, "sha256": media(p.media)} for p in m.parts]}
+            {
+                "role": m.role,
+                "parts": [
+                    {"type": "text", "text": p.text}
+                    if p.type == "text"
+                    else {"type": p.type, "sha256": media(p.media)}
+                    for p in m.parts
+                ],
+            }
             for m in request.messages
         ],
         "assistant_prefix": request.assistant_prefix,
@@ -245,9 +255,15 @@ def describe(request: ChatRequest, params: SamplingParams, engine: dict[str, Any
 
 
 def params_record(params: SamplingParams) -> dict[str, Any]:
-    return {"n": params.n, "temperature": params.temperature, "top_p": params.top_p,
-            "max_new_tokens": params.max_new_tokens, "seed": params.seed,
-            "stop": list(params.stop), "stop_count": params.stop_count}
+    return {
+        "n": params.n,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "max_new_tokens": params.max_new_tokens,
+        "seed": params.seed,
+        "stop": list(params.stop),
+        "stop_count": params.stop_count,
+    }
 
 
 def keyed(descriptions: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from flexjudge.errors import ConfigError, InputError
 
@@ -38,8 +39,10 @@ class Shard:
 
     def __post_init__(self) -> None:
         if self.count < 1 or not 0 <= self.index < self.count:
-            raise ConfigError(f"shard {self.index}/{self.count} (from {self.origin}) is out of "
-                              f"range: use i/n with 0 <= i < n")
+            raise ConfigError(
+                f"shard {self.index}/{self.count} (from {self.origin}) is out of "
+                f"range: use i/n with 0 <= i < n"
+            )
 
     def owns(self, position: int) -> bool:
         return position % self.count == self.index
@@ -56,7 +59,7 @@ class Shard:
         return f"{self.index}/{self.count}"
 
     @classmethod
-    def parse(cls, text: str) -> "Shard":
+    def parse(cls, text: str) -> Shard:
         try:
             i, n = (int(x) for x in text.split("/"))
         except ValueError:
@@ -76,7 +79,8 @@ def resolve_shard(option: str | None, env: Mapping[str, str] = os.environ) -> Sh
         if not 0 <= index < count:
             raise ConfigError(
                 f"Slurm array task {env['SLURM_ARRAY_TASK_ID']} is not one of {count} consecutive "
-                "tasks: use a contiguous array (--array=0-N) or pass --shard i/n")
+                "tasks: use a contiguous array (--array=0-N) or pass --shard i/n"
+            )
         shard = Shard(index, count, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT")
     else:
         return None
@@ -112,8 +116,13 @@ def request_file(path: Path) -> RequestFile:
 
 
 def shard_record(shard: Shard, position: int, source: RequestFile) -> dict[str, Any]:
-    return {"index": shard.index, "count": shard.count, "position": position,
-            "total": source.total, "requests": source.digest}
+    return {
+        "index": shard.index,
+        "count": shard.count,
+        "position": position,
+        "total": source.total,
+        "requests": source.digest,
+    }
 
 
 # -- merging ---------------------------------------------------------------------------------
@@ -145,33 +154,45 @@ def merge_outputs(output: Path, shard_files: Sequence[Path]) -> MergeResult:
         last = -1
         for lineno, obj in _rows(path):
             rec = obj.get(SHARD_FIELD)
-            if not isinstance(rec, dict) or not {"index", "count", "position", "total",
-                                                 "requests"} <= rec.keys():
-                raise InputError(f"{path}:{lineno}: no shard record; merge takes the outputs of "
-                                 "`flexjudge run --shard i/n`")
+            if (
+                not isinstance(rec, dict)
+                or not {"index", "count", "position", "total", "requests"} <= rec.keys()
+            ):
+                raise InputError(
+                    f"{path}:{lineno}: no shard record; merge takes the outputs of "
+                    "`flexjudge run --shard i/n`"
+                )
             here = {k: rec[k] for k in ("count", "total", "requests")}
             if common is None:
                 common = here
             elif here != common:
                 raise InputError(
                     f"{path}:{lineno}: shard outputs of different runs (this row: {here}; the "
-                    f"first row: {common}); merge the shards of one request file and one --shard n")
+                    f"first row: {common}); merge the shards of one request file and one --shard n"
+                )
             index, pos = rec["index"], rec["position"]
             if by_shard.setdefault(index, path) != path:
-                raise InputError(f"shard {index}/{common['count']} appears in two files: "
-                                 f"{by_shard[index]} and {path}")
+                raise InputError(
+                    f"shard {index}/{common['count']} appears in two files: "
+                    f"{by_shard[index]} and {path}"
+                )
             if pos % common["count"] != index or not 0 <= pos < common["total"]:
-                raise InputError(f"{path}:{lineno}: position {pos} does not belong to shard "
-                                 f"{index}/{common['count']} of {common['total']} lines")
+                raise InputError(
+                    f"{path}:{lineno}: position {pos} does not belong to shard "
+                    f"{index}/{common['count']} of {common['total']} lines"
+                )
             if pos in seen:
                 n_dups += 1
                 if len(dups) < _SHOW:
                     f, ln, _ = seen[pos]
-                    dups.append(f"id {obj.get('id')!r} at position {pos} ({f}:{ln} and "
-                                f"{path}:{lineno})")
+                    dups.append(
+                        f"id {obj.get('id')!r} at position {pos} ({f}:{ln} and {path}:{lineno})"
+                    )
             elif pos < last:
-                raise InputError(f"{path}:{lineno}: rows are not in input order (position {pos} "
-                                 f"after {last}); was the file edited?")
+                raise InputError(
+                    f"{path}:{lineno}: rows are not in input order (position {pos} "
+                    f"after {last}); was the file edited?"
+                )
             else:
                 seen[pos] = (str(path), lineno, obj.get("id"))
             last = max(last, pos)
@@ -187,15 +208,21 @@ def merge_outputs(output: Path, shard_files: Sequence[Path]) -> MergeResult:
                 short[p % count] = short.get(p % count, 0) + 1
             detail = "; ".join(
                 f"shard {s}/{count} has {Shard(s, count).size(total) - k} of "
-                f"{Shard(s, count).size(total)} rows" + ("" if s in by_shard else " (no file given)")
-                for s, k in sorted(short.items()))
+                f"{Shard(s, count).size(total)} rows"
+                + ("" if s in by_shard else " (no file given)")
+                for s, k in sorted(short.items())
+            )
             more = ", ..." if len(missing) > _SHOW else ""
-            parts.append(f"{len(missing)} of {total} requests missing (positions "
-                         f"{', '.join(map(str, missing[:_SHOW]))}{more}; {detail}); re-run the "
-                         "incomplete shards (they resume from their stores)")
+            parts.append(
+                f"{len(missing)} of {total} requests missing (positions "
+                f"{', '.join(map(str, missing[:_SHOW]))}{more}; {detail}); re-run the "
+                "incomplete shards (they resume from their stores)"
+            )
         if n_dups:
-            parts.append(f"{n_dups} duplicated rows: {'; '.join(dups)}"
-                         f"{'; ...' if n_dups > len(dups) else ''}")
+            parts.append(
+                f"{n_dups} duplicated rows: {'; '.join(dups)}"
+                f"{'; ...' if n_dups > len(dups) else ''}"
+            )
         raise InputError("cannot merge: " + "; ".join(parts))
     _write_merged(output, [by_shard[i] for i in range(count)], total, count)
     return MergeResult(rows=total, shards=count)
@@ -209,8 +236,10 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg}); a shard killed "
-                                 "mid-write? re-run it to finish") from None
+                raise InputError(
+                    f"{path}:{lineno}: not valid JSON ({exc.msg}); a shard killed "
+                    "mid-write? re-run it to finish"
+                ) from None
             if not isinstance(obj, dict):
                 raise InputError(f"{path}:{lineno}: expected a JSON object")
             yield lineno, obj

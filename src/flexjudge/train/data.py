@@ -4,9 +4,10 @@ uses, the target from :func:`~flexjudge.prompts.format_target`, which the parser
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from flexjudge.engines.base import ChatRequest
 from flexjudge.errors import InputError
@@ -28,8 +29,10 @@ def chat_to_text_messages(chat: ChatRequest) -> list[dict[str, str]]:
     out = []
     for m in chat.messages:
         if any(p.type != "text" for p in m.parts):
-            raise InputError("training is text-only: this request carries media "
-                             f"({', '.join(sorted(chat.modalities()))})")
+            raise InputError(
+                "training is text-only: this request carries media "
+                f"({', '.join(sorted(chat.modalities()))})"
+            )
         out.append({"role": m.role, "content": m.text()})
     return out
 
@@ -39,11 +42,15 @@ def to_prompt_completion(example: TrainingExample, *, answer_first: bool = False
     (the primed prefix at judging time), so the loss covers it and the end-of-turn token."""
     chat = build_chat(example.request, prime_think=False)
     target = format_target(example.reasoning, example.answers, answer_first=answer_first)
-    return {"prompt": chat_to_text_messages(chat),
-            "completion": [{"role": "assistant", "content": target}]}
+    return {
+        "prompt": chat_to_text_messages(chat),
+        "completion": [{"role": "assistant", "content": target}],
+    }
 
 
-def build_rows(examples: Iterable[TrainingExample], *, answer_first: bool = False) -> list[dict[str, Any]]:
+def build_rows(
+    examples: Iterable[TrainingExample], *, answer_first: bool = False
+) -> list[dict[str, Any]]:
     return [to_prompt_completion(e, answer_first=answer_first) for e in examples]
 
 
@@ -56,8 +63,10 @@ def _row_problem(row: Any) -> str | None:
         return "'prompt' must be a non-empty list of messages"
     if not isinstance(completion, list) or len(completion) != 1:
         return "'completion' must be a list of one assistant message"
-    for where, messages, roles in (("prompt", prompt, ("system", "user")),
-                                   ("completion", completion, ("assistant",))):
+    for where, messages, roles in (
+        ("prompt", prompt, ("system", "user")),
+        ("completion", completion, ("assistant",)),
+    ):
         for m in messages:
             if not isinstance(m, dict) or m.get("role") not in roles:
                 return f"every {where} message needs a role in {', '.join(roles)}"
@@ -93,8 +102,9 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
         else:
             rows.append(row)
     if bad:
-        raise InputError(f"{path}: {len(bad)} of {len(bad) + len(rows)} rows are malformed "
-                         f"(first: {bad[0]})")
+        raise InputError(
+            f"{path}: {len(bad)} of {len(bad) + len(rows)} rows are malformed (first: {bad[0]})"
+        )
     if not rows:
         raise InputError(f"{path}: no training rows")
     return rows

@@ -19,9 +19,10 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from transformers import AutoConfig, AutoProcessor
@@ -47,8 +48,15 @@ PAPER_RECIPE: dict[str, Any] = dict(
 
 #: Attribute names of media encoders and projectors in multimodal checkpoints (Qwen2.5-VL's
 #: ``visual``, Qwen2.5-Omni's ``audio_tower``, LLaVA-style ``vision_tower`` and projector).
-MEDIA_MODULES = ("visual", "vision_tower", "vision_model", "audio_tower", "audio_model",
-                 "multi_modal_projector", "mm_projector")
+MEDIA_MODULES = (
+    "visual",
+    "vision_tower",
+    "vision_model",
+    "audio_tower",
+    "audio_model",
+    "multi_modal_projector",
+    "mm_projector",
+)
 
 #: The language model's linear layers in LLaMA/Qwen-style blocks: LoRA's default targets.
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -69,7 +77,9 @@ class LoraSettings:
 
     def __post_init__(self) -> None:
         if self.rank < 1 or self.alpha < 1:
-            raise ConfigError(f"LoRA rank and alpha must be positive, got {self.rank}, {self.alpha}")
+            raise ConfigError(
+                f"LoRA rank and alpha must be positive, got {self.rank}, {self.alpha}"
+            )
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"LoRA dropout must be in [0, 1), got {self.dropout}")
         if not self.targets:
@@ -153,7 +163,8 @@ def media_module_names(model: Any) -> list[str]:
     found: list[str] = []
     for name, _ in model.named_modules():
         if name.rsplit(".", 1)[-1] in MEDIA_MODULES and not any(
-                name.startswith(prefix + ".") for prefix in found):
+            name.startswith(prefix + ".") for prefix in found
+        ):
             found.append(name)
     return found
 
@@ -180,14 +191,26 @@ def lora_config(model: Any, settings: LoraSettings) -> Any:
     from peft import LoraConfig
 
     media = media_module_names(model)
-    names = [name for name, module in model.named_modules()
-             if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in settings.targets
-             and not _under(name, media)]
+    names = [
+        name
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear)
+        and name.rsplit(".", 1)[-1] in settings.targets
+        and not _under(name, media)
+    ]
     if not names:
-        raise ConfigError(f"no linear layer named {', '.join(settings.targets)} outside the media "
-                          "towers; pass --lora-targets with this model's layer names")
-    return LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                      target_modules=names, task_type="CAUSAL_LM", bias="none")
+        raise ConfigError(
+            f"no linear layer named {', '.join(settings.targets)} outside the media "
+            "towers; pass --lora-targets with this model's layer names"
+        )
+    return LoraConfig(
+        r=settings.rank,
+        lora_alpha=settings.alpha,
+        lora_dropout=settings.dropout,
+        target_modules=names,
+        task_type="CAUSAL_LM",
+        bias="none",
+    )
 
 
 def _prompt_completion(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -201,9 +224,15 @@ def _prompt_completion(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def train_sft(base_model: str | Path, rows: Sequence[dict[str, Any]], output_dir: str | Path, *,
-              lora: LoraSettings | None = None, freeze_vision: bool = False,
-              **overrides: Any) -> TrainResult:
+def train_sft(
+    base_model: str | Path,
+    rows: Sequence[dict[str, Any]],
+    output_dir: str | Path,
+    *,
+    lora: LoraSettings | None = None,
+    freeze_vision: bool = False,
+    **overrides: Any,
+) -> TrainResult:
     """Fine-tune ``base_model`` on prompt-completion ``rows`` and write a complete checkpoint
     (weights, processor with chat template, generation config) to ``output_dir`` (a PEFT
     adapter and the processor instead, with ``lora`` unmerged). ``overrides`` are
@@ -226,12 +255,19 @@ def train_sft(base_model: str | Path, rows: Sequence[dict[str, Any]], output_dir
         raise ModelLoadError(f"base model {str(base_model)!r} has no chat template")
 
     lengths = _token_lengths(tokenizer, rows)
-    kept = [(r, n) for r, n in zip(rows, lengths) if args.max_length is None or n <= args.max_length]
+    kept = [
+        (r, n) for r, n in zip(rows, lengths) if args.max_length is None or n <= args.max_length
+    ]
     keep = [r for r, _ in kept]
     dropped = len(rows) - len(keep)
     if dropped:
-        log.warning("dropping %d of %d examples longer than max_length=%s (they would lose "
-                    "their closing answer)", dropped, len(rows), args.max_length)
+        log.warning(
+            "dropping %d of %d examples longer than max_length=%s (they would lose "
+            "their closing answer)",
+            dropped,
+            len(rows),
+            args.max_length,
+        )
     if not keep:
         raise InputError(f"all {len(rows)} examples exceed max_length={args.max_length}")
 
@@ -239,8 +275,13 @@ def train_sft(base_model: str | Path, rows: Sequence[dict[str, Any]], output_dir
     total = sum(p.numel() for p in model.parameters())
     frozen = freeze_media_towers(model) if freeze_vision else 0
     peft_config = lora_config(model, lora) if lora is not None else None
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(list(keep)),
-                         processing_class=tokenizer, peft_config=peft_config)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(list(keep)),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+    )
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     start = time.perf_counter()
     trainer.train()
@@ -254,13 +295,21 @@ def train_sft(base_model: str | Path, rows: Sequence[dict[str, Any]], output_dir
         trainer.save_model(str(output_dir))
     losses = [float(h["loss"]) for h in trainer.state.log_history if "loss" in h]
     epochs = float(args.num_train_epochs)
-    result = TrainResult(output_dir, len(keep), dropped, losses, seconds,
-                         int(sum(n for _, n in kept) * epochs),
-                         effective_batch_size=effective_batch_size(
-                             args.per_device_train_batch_size, args.gradient_accumulation_steps,
-                             args.world_size),
-                         trainable_parameters=trainable, total_parameters=total,
-                         frozen_media_parameters=frozen, adapter_only=adapter_only)
+    result = TrainResult(
+        output_dir,
+        len(keep),
+        dropped,
+        losses,
+        seconds,
+        int(sum(n for _, n in kept) * epochs),
+        effective_batch_size=effective_batch_size(
+            args.per_device_train_batch_size, args.gradient_accumulation_steps, args.world_size
+        ),
+        trainable_parameters=trainable,
+        total_parameters=total,
+        frozen_media_parameters=frozen,
+        adapter_only=adapter_only,
+    )
     if trainer.is_world_process_zero():  # one writer under accelerate/torchrun
         if getattr(config, "model_type", "") == "qwen2_5_omni" and not adapter_only:
             _put_thinker_back(base_model, output_dir)
@@ -274,13 +323,16 @@ def _put_thinker_back(base_model: str | Path, output_dir: Path) -> None:
     thinker was trained: write the trained thinker back into the full model, so that the output
     is again a full checkpoint (as the released Flex-Omni-7B is). Holds both in memory once."""
     from transformers import (
-        Qwen2_5OmniForConditionalGeneration, Qwen2_5OmniThinkerForConditionalGeneration,
+        Qwen2_5OmniForConditionalGeneration,
+        Qwen2_5OmniThinkerForConditionalGeneration,
     )
 
     thinker = Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(str(output_dir))
     full = Qwen2_5OmniForConditionalGeneration.from_pretrained(str(base_model), dtype=thinker.dtype)
     full.thinker.load_state_dict(thinker.state_dict())
-    for stale in list(output_dir.glob("model*.safetensors")) + list(output_dir.glob("*.index.json")):
+    for stale in list(output_dir.glob("model*.safetensors")) + list(
+        output_dir.glob("*.index.json")
+    ):
         stale.unlink()  # the thinker-only shards; the full model writes its own
     full.save_pretrained(str(output_dir), safe_serialization=True)
     from transformers.utils import cached_file
@@ -290,8 +342,14 @@ def _put_thinker_back(base_model: str | Path, output_dir: Path) -> None:
         shutil.copy(speakers, output_dir / "spk_dict.pt")
 
 
-def _write_record(output_dir: Path, base_model: str | Path, rows: Sequence[dict[str, Any]],
-                  args: Any, result: TrainResult, lora: LoraSettings | None = None) -> None:
+def _write_record(
+    output_dir: Path,
+    base_model: str | Path,
+    rows: Sequence[dict[str, Any]],
+    args: Any,
+    result: TrainResult,
+    lora: LoraSettings | None = None,
+) -> None:
     """A short record of the run next to the checkpoint: data hash, recipe, versions, losses."""
     import transformers
     import trl
@@ -310,11 +368,17 @@ def _write_record(output_dir: Path, base_model: str | Path, rows: Sequence[dict[
         "world_size": args.world_size,
         "lora": asdict(lora) if lora is not None else None,
         "adapter_only": result.adapter_only,
-        "parameters": {"total": result.total_parameters,
-                       "trainable": result.trainable_parameters,
-                       "frozen_media": result.frozen_media_parameters},
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "trl": trl.__version__, "python": platform.python_version()},
+        "parameters": {
+            "total": result.total_parameters,
+            "trainable": result.trainable_parameters,
+            "frozen_media": result.frozen_media_parameters,
+        },
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "trl": trl.__version__,
+            "python": platform.python_version(),
+        },
         "train_seconds": round(result.seconds, 2),
         "losses": result.losses,
     }

@@ -18,14 +18,21 @@ _SUITES: dict[str, tuple[str, str]] = {
     "judgelm": ("flexjudge.bench.suites.text", "JudgeLM"),
     "mj_bench": ("flexjudge.bench.suites.mj_bench", "MJBench"),
     "mllm_judge": ("flexjudge.bench.suites.mllm_judge", "MLLMJudge"),
-    "multimodal_rewardbench": ("flexjudge.bench.suites.multimodal_rewardbench", "MultimodalRewardBench"),
+    "multimodal_rewardbench": (
+        "flexjudge.bench.suites.multimodal_rewardbench",
+        "MultimodalRewardBench",
+    ),
     "pampa": ("flexjudge.bench.suites.pampa", "Pampa"),
     "pandalm": ("flexjudge.bench.suites.text", "PandaLM"),
     "vl_rewardbench": ("flexjudge.bench.suites.vl_rewardbench", "VLRewardBench"),
 }
 _ALIASES = {
-    "mllm_as_a_judge": "mllm_judge", "genaibench": "genai_bench", "vlrewardbench": "vl_rewardbench",
-    "vl_reward_bench": "vl_rewardbench", "mjbench": "mj_bench", "mm_rewardbench": "multimodal_rewardbench",
+    "mllm_as_a_judge": "mllm_judge",
+    "genaibench": "genai_bench",
+    "vlrewardbench": "vl_rewardbench",
+    "vl_reward_bench": "vl_rewardbench",
+    "mjbench": "mj_bench",
+    "mm_rewardbench": "multimodal_rewardbench",
     "multimodal_reward_bench": "multimodal_rewardbench",
 }
 

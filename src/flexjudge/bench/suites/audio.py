@@ -55,20 +55,27 @@ from flexjudge.prompts import protocol as texts
 SPLITS = ("nisqa", "bvcc", "somos", "voxsim")
 _SYSTEM_LEVEL = ("bvcc", "somos")
 
-_RULES = ("utterance_lcc / utterance_srcc: Pearson / Spearman over utterances (VoxSim: "
-          "utterance pairs) between the verdict score and the published MOS (not rounded); "
-          "invalid and error verdicts excluded and counted in n_invalid, no fallback score. "
-          "system_lcc / system_srcc (bvcc, somos): per system the mean of its valid utterance "
-          "predictions against the system MOS file's value (mydata_system.csv / "
-          "test_system.csv) when it covers every system judged, else the mean utterance MOS; "
-          "systems without a valid prediction excluded and counted. nisqa with several CSVs: "
-          "combined, plus per set (utterance_lcc/<set>)")
+_RULES = (
+    "utterance_lcc / utterance_srcc: Pearson / Spearman over utterances (VoxSim: "
+    "utterance pairs) between the verdict score and the published MOS (not rounded); "
+    "invalid and error verdicts excluded and counted in n_invalid, no fallback score. "
+    "system_lcc / system_srcc (bvcc, somos): per system the mean of its valid utterance "
+    "predictions against the system MOS file's value (mydata_system.csv / "
+    "test_system.csv) when it covers every system judged, else the mean utterance MOS; "
+    "systems without a valid prediction excluded and counted. nisqa with several CSVs: "
+    "combined, plus per set (utterance_lcc/<set>)"
+)
 
 
 def _protocol(temperature: float, official: str) -> Protocol:
-    return Protocol(samples=1, order="fixed", tie=True, temperature=temperature, top_p=0.95,
-                    note=f"official {official}: one run, T={temperature}, top-p 0.95, no seed, "
-                         "max_tokens 4096")
+    return Protocol(
+        samples=1,
+        order="fixed",
+        tie=True,
+        temperature=temperature,
+        top_p=0.95,
+        note=f"official {official}: one run, T={temperature}, top-p 0.95, no seed, max_tokens 4096",
+    )
 
 
 _PROTOCOLS = {
@@ -80,9 +87,13 @@ _PROTOCOLS = {
 
 
 def _mos_request(audio: Any) -> dict[str, Any]:
-    return {"task": "score", "protocol": "audio_mos", "scale": "1.0-5.0",
-            "instruction": texts.AUDIO_MOS_QUESTION,
-            "responses": [{"text": texts.AUDIO_MOS_ANSWER, "audios": [audio]}]}
+    return {
+        "task": "score",
+        "protocol": "audio_mos",
+        "scale": "1.0-5.0",
+        "instruction": texts.AUDIO_MOS_QUESTION,
+        "responses": [{"text": texts.AUDIO_MOS_ANSWER, "audios": [audio]}],
+    }
 
 
 def _find(value: str, roots: list[Path]) -> tuple[Any, str | None]:
@@ -147,9 +158,11 @@ class Audio(Benchmark):
     media = "audio"
     protocol = _PROTOCOLS["nisqa"]
     metric_rules = _RULES
-    data_hint = ("nisqa: NISQA_TEST_*_file.csv (or their folder); bvcc: main/DATA/sets/"
-                 "test_mos_list.txt; somos: training_files/split1/clean/test_mos_list.txt; "
-                 "voxsim: voxsim_test_list.txt")
+    data_hint = (
+        "nisqa: NISQA_TEST_*_file.csv (or their folder); bvcc: main/DATA/sets/"
+        "test_mos_list.txt; somos: training_files/split1/clean/test_mos_list.txt; "
+        "voxsim: voxsim_test_list.txt"
+    )
 
     def protocol_for(self, split: str) -> Protocol:
         return _PROTOCOLS[split]
@@ -163,11 +176,16 @@ class Audio(Benchmark):
             hits = ["bvcc"]
         return hits[0] if len(hits) == 1 else None
 
-    def items(self, data: str | Path, split: str, *, media_root: Path | None,
-              protocol: Protocol) -> Iterator[Item]:
+    def items(
+        self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
+    ) -> Iterator[Item]:
         data = Path(data)
-        yield from {"nisqa": self._nisqa, "bvcc": self._bvcc, "somos": self._somos,
-                    "voxsim": self._voxsim}[split](data, media_root)
+        yield from {
+            "nisqa": self._nisqa,
+            "bvcc": self._bvcc,
+            "somos": self._somos,
+            "voxsim": self._voxsim,
+        }[split](data, media_root)
 
     # --- readers ------------------------------------------------------------------------
 
@@ -187,8 +205,9 @@ class Audio(Benchmark):
                     header = row
                     missing = [c for c in ("filepath_deg", "mos") if c not in header]
                     if missing:
-                        raise BenchmarkDataError(path, f"missing column(s) {missing}; it has {header}",
-                                                 line=line)
+                        raise BenchmarkDataError(
+                            path, f"missing column(s) {missing}; it has {header}", line=line
+                        )
                     continue
                 rec = dict(zip(header, row))
                 rel = rec.get("filepath_deg", "")
@@ -197,8 +216,9 @@ class Audio(Benchmark):
                 mos = _number(rec.get("mos", ""), path, line, "mos")
                 audio, problem = _find(rel, roots)
                 item_id = f"{group}/{rel}" if len(csvs) > 1 else rel
-                yield Item(item_id, _mos_request(audio or rel), mos, group,
-                           {"line": line}, problem=problem)
+                yield Item(
+                    item_id, _mos_request(audio or rel), mos, group, {"line": line}, problem=problem
+                )
 
     def _bvcc(self, data: Path, media_root: Path | None) -> Iterator[Item]:
         wav_root = media_root or data.parent.parent / "wav"
@@ -212,39 +232,61 @@ class Audio(Benchmark):
             wav = row[0]
             system = Path(wav).stem.split("-")[0]
             audio, problem = resolve_media(wav, wav_root, "audio")
-            yield Item(wav, _mos_request(audio or wav), _number(row[1], data, line, "score"), "all",
-                       {"system": system, "system_mos": targets.get(system)}, problem=problem)
+            yield Item(
+                wav,
+                _mos_request(audio or wav),
+                _number(row[1], data, line, "score"),
+                "all",
+                {"system": system, "system_mos": targets.get(system)},
+                problem=problem,
+            )
 
     def _somos(self, data: Path, media_root: Path | None) -> Iterator[Item]:
-        root = media_root or next((p / "audios" for p in data.parents if (p / "audios").is_dir()),
-                                  data.parent / "audios")
+        root = media_root or next(
+            (p / "audios" for p in data.parents if (p / "audios").is_dir()), data.parent / "audios"
+        )
         stem = data.stem.removesuffix("_mos_list")
         system_file = data.with_name(f"{stem}_system.csv")
         targets = read_system_mos(system_file) if system_file.is_file() else {}
         for u in iter_somos_mos_list(data):
             name = u.utterance_id if u.utterance_id.endswith(".wav") else u.utterance_id + ".wav"
             audio, problem = resolve_media(name, root, "audio")
-            yield Item(u.utterance_id, _mos_request(audio or name), u.mos, "all",
-                       {"system": u.system_id, "system_mos": targets.get(u.system_id)},
-                       problem=problem)
+            yield Item(
+                u.utterance_id,
+                _mos_request(audio or name),
+                u.mos,
+                "all",
+                {"system": u.system_id, "system_mos": targets.get(u.system_id)},
+                problem=problem,
+            )
 
     def _voxsim(self, data: Path, media_root: Path | None) -> Iterator[Item]:
         roots = [media_root] if media_root else [data.parent / "wav", data.parent]
         for line, row in _rows(data):
             if len(row) < 5:
-                raise BenchmarkDataError(data, f"expected path1,path2,is_same,?,score, got {row!r}",
-                                         line=line)
+                raise BenchmarkDataError(
+                    data, f"expected path1,path2,is_same,?,score, got {row!r}", line=line
+                )
             if line == 1 and not _is_number(row[4]):
                 continue  # header
             found = [_find(p, roots) for p in row[:2]]
             problems = [p for _, p in found if p]
-            request = {"task": "score", "protocol": "voxsim", "scale": "1.0-6.0",
-                       "instruction": texts.VOXSIM_QUESTION,
-                       "audios": [a or p for (a, _), p in zip(found, row[:2])],
-                       "responses": [texts.VOXSIM_ANSWER]}
-            yield Item(str(line), request, _number(row[4], data, line, "score"), "all",
-                       {"pair": f"{row[0]}|{row[1]}", "is_same": row[2]},
-                       problem="; ".join(problems) or None)
+            request = {
+                "task": "score",
+                "protocol": "voxsim",
+                "scale": "1.0-6.0",
+                "instruction": texts.VOXSIM_QUESTION,
+                "audios": [a or p for (a, _), p in zip(found, row[:2])],
+                "responses": [texts.VOXSIM_ANSWER],
+            }
+            yield Item(
+                str(line),
+                request,
+                _number(row[4], data, line, "score"),
+                "all",
+                {"pair": f"{row[0]}|{row[1]}", "is_same": row[2]},
+                problem="; ".join(problems) or None,
+            )
 
     # --- scoring --------------------------------------------------------------------------
 
@@ -257,10 +299,14 @@ class Audio(Benchmark):
         if split in _SYSTEM_LEVEL:
             systems = [str(m["system"]) for m in cols.metas]
             targets = _system_targets(cols.metas, systems)
-            where = ("the system MOS file" if targets is not None
-                     else "the mean MOS of the system's utterances judged")
-            for key, m in system_correlations(cols.preds, golds, systems,
-                                              system_targets=targets).items():
+            where = (
+                "the system MOS file"
+                if targets is not None
+                else "the mean MOS of the system's utterances judged"
+            )
+            for key, m in system_correlations(
+                cols.preds, golds, systems, system_targets=targets
+            ).items():
                 out[key] = replace(m, note=f"{m.note}; system target: {where}")
         groups = list(dict.fromkeys(cols.groups))
         if len(groups) > 1:
@@ -274,6 +320,7 @@ class Audio(Benchmark):
 def _system_targets(metas: list[Mapping[str, Any]], systems: list[str]) -> dict[str, float] | None:
     """The system MOS file's values when they cover every system judged, else None (the
     utterance mean is used)."""
-    targets = {str(m["system"]): float(m["system_mos"]) for m in metas
-               if m.get("system_mos") is not None}
+    targets = {
+        str(m["system"]): float(m["system_mos"]) for m in metas if m.get("system_mos") is not None
+    }
     return targets if systems and all(s in targets for s in systems) else None

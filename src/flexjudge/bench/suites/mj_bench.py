@@ -38,11 +38,12 @@ from flexjudge.bench.spec import Benchmark, Columns, Item, Protocol
 from flexjudge.errors import ConfigError
 from flexjudge.prompts.protocol import MJ_BENCH_CRITERIA
 
-
-_NOTE = ("paper Table 6: order reversal plus a tie option (order=swap: every item judged in "
-         "both orders, the verdict is the majority of the two votes, a tie when they disagree "
-         "with equal mean scores); one sample per order; official T=0.6, top-p 0.95; official "
-         "images squashed to 336x336 (--resize 336 to match; not the default)")
+_NOTE = (
+    "paper Table 6: order reversal plus a tie option (order=swap: every item judged in "
+    "both orders, the verdict is the majority of the two votes, a tie when they disagree "
+    "with equal mean scores); one sample per order; official T=0.6, top-p 0.95; official "
+    "images squashed to 336x336 (--resize 336 to match; not the default)"
+)
 
 
 class MJBench(Benchmark):
@@ -51,13 +52,15 @@ class MJBench(Benchmark):
     splits = ("alignment", "safety", "quality")
     media = "image"
     pairwise = True
-    protocol = Protocol(samples=1, aggregate="vote", order="swap", tie=True, temperature=0.6,
-                        top_p=0.95, note=_NOTE)
+    protocol = Protocol(
+        samples=1, aggregate="vote", order="swap", tie=True, temperature=0.6, top_p=0.95, note=_NOTE
+    )
     metric_rules = (
         "accuracy_with_tie: micro over all items, a predicted tie is wrong; "
         "accuracy_without_tie: items predicted as tie excluded (count in details), micro over "
         "the rest; invalid verdicts wrong in both and never taken for ties; the headline is the "
-        "verdict over both presentation orders")
+        "verdict over both presentation orders"
+    )
     data_hint = "MJ-Bench/MJ-Bench (split = perspective), a saved dataset folder, or one JSONL per perspective"
 
     def split_from(self, data: str | Path | None) -> str | None:
@@ -69,14 +72,17 @@ class MJBench(Benchmark):
     def check_split(self, split: str | None, data: str | Path | None = None) -> str:
         chosen = split or self.split_from(data) or self.splits[0]
         if chosen == "bias":
-            raise ConfigError("mj_bench: the bias perspective is not supported (MJ-Bench scores it "
-                              "with ACC/NDS/GES over demographic groups, not pairwise accuracy, "
-                              "and the Flex-Judge paper does not report it); use alignment, "
-                              "safety or quality")
+            raise ConfigError(
+                "mj_bench: the bias perspective is not supported (MJ-Bench scores it "
+                "with ACC/NDS/GES over demographic groups, not pairwise accuracy, "
+                "and the Flex-Judge paper does not report it); use alignment, "
+                "safety or quality"
+            )
         return super().check_split(chosen, data)
 
-    def items(self, data: str | Path, split: str, *, media_root: Path | None,
-              protocol: Protocol) -> Iterator[Item]:
+    def items(
+        self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
+    ) -> Iterator[Item]:
         path = Path(data)
         root = media_root or (path.parent if path.is_file() else None)
         for row, rec in iter_records(data, split=split):
@@ -92,10 +98,16 @@ class MJBench(Benchmark):
                 images.append(image)
                 if problem:
                     problems.append(f"{key}: {problem}")
-            request = {"task": "pairwise", "instruction": caption,
-                       "responses": [{"text": "", "images": [im]} if im is not None else {"text": key}
-                                     for im, key in zip(images, ("image0", "image1"))],
-                       "criteria": MJ_BENCH_CRITERIA[split], "tie": protocol.tie}
+            request = {
+                "task": "pairwise",
+                "instruction": caption,
+                "responses": [
+                    {"text": "", "images": [im]} if im is not None else {"text": key}
+                    for im, key in zip(images, ("image0", "image1"))
+                ],
+                "criteria": MJ_BENCH_CRITERIA[split],
+                "tie": protocol.tie,
+            }
             yield Item(str(row), request, gold, split, problem="; ".join(problems) or None)
 
     def score(self, cols: Columns, split: str) -> dict[str, Metric]:
@@ -110,13 +122,18 @@ def _gold(rec: dict[str, Any], path: Path, row: int) -> str:
             return "A"
         if key in ("1", "1.0"):
             return "B"
-        raise BenchmarkDataError(path, f"label {value!r} is not 0 (image0 better) or 1 (image1 better)",
-                                 item=row)
+        raise BenchmarkDataError(
+            path, f"label {value!r} is not 0 (image0 better) or 1 (image1 better)", item=row
+        )
     if "label_0" in rec:
         value = float(rec["label_0"])
         if value == 1:
             return "A"
         if value == 0:
             return "B"
-        raise BenchmarkDataError(path, f"label_0 {rec['label_0']!r}: human ties are not scored", item=row)
-    raise BenchmarkDataError(path, "record has no 'label' (0 = image0 better, 1 = image1 better)", item=row)
+        raise BenchmarkDataError(
+            path, f"label_0 {rec['label_0']!r}: human ties are not scored", item=row
+        )
+    raise BenchmarkDataError(
+        path, "record has no 'label' (0 = image0 better, 1 = image1 better)", item=row
+    )

@@ -36,21 +36,34 @@ from flexjudge.bench.sources import iter_records, resolve_media
 from flexjudge.bench.spec import Benchmark, Columns, Item, Protocol
 
 #: Table 7's columns, in its order; ``overall`` (first in metrics.json) is micro over all items.
-CATEGORIES = ("general_correctness", "general_preference", "knowledge", "reasoning_math",
-              "reasoning_coding", "safety", "vqa")
+CATEGORIES = (
+    "general_correctness",
+    "general_preference",
+    "knowledge",
+    "reasoning_math",
+    "reasoning_coding",
+    "safety",
+    "vqa",
+)
 UNKNOWN = "unknown"
 
-_CATEGORY = {"open_generation/correctness_task": "general_correctness",
-             "open_generation/preference_task": "general_preference",
-             "knowledge": "knowledge", "safety": "safety", "vqa": "vqa"}
+_CATEGORY = {
+    "open_generation/correctness_task": "general_correctness",
+    "open_generation/preference_task": "general_preference",
+    "knowledge": "knowledge",
+    "safety": "safety",
+    "vqa": "vqa",
+}
 
 _PAIR = ("A", "B", "tie")
 
-_NOTE = ("protocol not stated by the paper or the official Flex-Judge code (no script for this "
-         "benchmark): one sample, the file's order, no tie (the official judge prompt asks for "
-         "[[A]] or [[B]] only), T=0.6 and top-p 0.95 as the other pairwise image benchmarks; "
-         "the official scorer draws a random verdict for an unparsable output, flexjudge counts "
-         "it invalid and wrong")
+_NOTE = (
+    "protocol not stated by the paper or the official Flex-Judge code (no script for this "
+    "benchmark): one sample, the file's order, no tie (the official judge prompt asks for "
+    "[[A]] or [[B]] only), T=0.6 and top-p 0.95 as the other pairwise image benchmarks; "
+    "the official scorer draws a random verdict for an unparsable output, flexjudge counts "
+    "it invalid and wrong"
+)
 
 
 def category_of(category: str, record_id: str) -> str:
@@ -66,18 +79,27 @@ class MultimodalRewardBench(Benchmark):
     splits = ("test",)
     media = "image"
     pairwise = True
-    protocol = Protocol(samples=1, aggregate="vote", order="fixed", tie=False, temperature=0.6,
-                        top_p=0.95, note=_NOTE)
+    protocol = Protocol(
+        samples=1,
+        aggregate="vote",
+        order="fixed",
+        tie=False,
+        temperature=0.6,
+        top_p=0.95,
+        note=_NOTE,
+    )
     metric_rules = (
         "accuracy against the 'Better' label; invalid verdicts and predicted ties count as "
         "wrong; overall: micro over all items (the paper's Overall is not the mean of its "
         "columns); each category: micro within it; reasoning split by ID prefix (math -> "
         "reasoning_math, else reasoning_coding); safety/bias (ID pairs*) and safety/toxicity "
-        "reported beside safety; unknown categories in overall only")
+        "reported beside safety; unknown categories in overall only"
+    )
     data_hint = "data/all_data.json of facebookresearch/multimodal_rewardbench, images under data/"
 
-    def items(self, data: str | Path, split: str, *, media_root: Path | None,
-              protocol: Protocol) -> Iterator[Item]:
+    def items(
+        self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
+    ) -> Iterator[Item]:
         path = Path(data)
         root = media_root or (path.parent if path.is_file() else None)
         seen: set[str] = set()
@@ -90,21 +112,32 @@ class MultimodalRewardBench(Benchmark):
                 raise BenchmarkDataError(path, f"ID {record_id!r} repeats", item=row)
             seen.add(record_id)
             if rec["Better"] not in ("Output1", "Output2"):
-                raise BenchmarkDataError(path, f"Better {rec['Better']!r} is not Output1 or Output2",
-                                         item=record_id)
+                raise BenchmarkDataError(
+                    path, f"Better {rec['Better']!r} is not Output1 or Output2", item=record_id
+                )
             category = rec.get("Category")
             if category is None and isinstance(rec.get("Meta"), dict):
                 category = rec["Meta"].get("Category")
             group = category_of(str(category or ""), record_id)
             image, problem = resolve_media(rec.get("Image"), root, "image")
-            request = {"task": "pairwise", "instruction": rec["Text"],
-                       "responses": [rec["Output1"], rec["Output2"]],
-                       "images": [image] if image is not None else [], "tie": protocol.tie}
+            request = {
+                "task": "pairwise",
+                "instruction": rec["Text"],
+                "responses": [rec["Output1"], rec["Output2"]],
+                "images": [image] if image is not None else [],
+                "tie": protocol.tie,
+            }
             meta = {"category": str(category)} if group == UNKNOWN else {}
             if group == "safety":
                 meta = {"safety": "bias" if record_id.lower().startswith("pairs") else "toxicity"}
-            yield Item(record_id, request, "B" if rec["Better"] == "Output2" else "A", group,
-                       meta, problem=problem)
+            yield Item(
+                record_id,
+                request,
+                "B" if rec["Better"] == "Output2" else "A",
+                group,
+                meta,
+                problem=problem,
+            )
 
     def score(self, cols: Columns, split: str) -> dict[str, Metric]:
         out = accuracy_by_category(cols.preds, cols.golds, cols.groups, CATEGORIES, unknown=UNKNOWN)
@@ -112,6 +145,10 @@ class MultimodalRewardBench(Benchmark):
             idx = [i for i, meta in enumerate(cols.metas) if meta.get("safety") == kind]
             if idx:
                 out[f"safety/{kind}"] = pairwise_accuracy(
-                    [cols.preds[i] for i in idx], [cols.golds[i] for i in idx], choices=_PAIR, tie="tie",
-                    name=f"safety/{kind}")
+                    [cols.preds[i] for i in idx],
+                    [cols.golds[i] for i in idx],
+                    choices=_PAIR,
+                    tie="tie",
+                    name=f"safety/{kind}",
+                )
         return out

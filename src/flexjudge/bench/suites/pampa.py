@@ -80,9 +80,9 @@ def split_answer(response: str) -> tuple[str, str | None]:
     if not found:
         return response.strip(), None
     cut = found[-1]
-    tail = response[cut.end():]
+    tail = response[cut.end() :]
     call = "high" if _HIGH.search(tail) else "low" if _LOW.search(tail) else None
-    return response[:cut.start()].strip(), call
+    return response[: cut.start()].strip(), call
 
 
 def _column(header: list[str], names: tuple[str, ...], path: Path, what: str) -> str | None:
@@ -90,7 +90,9 @@ def _column(header: list[str], names: tuple[str, ...], path: Path, what: str) ->
         if n in header:
             return n
     if what:
-        raise BenchmarkDataError(path, f"no {what} column: expected one of {list(names)}, has {header}")
+        raise BenchmarkDataError(
+            path, f"no {what} column: expected one of {list(names)}, has {header}"
+        )
     return None
 
 
@@ -107,16 +109,25 @@ class Pampa(Benchmark):
     title = "PAMPA permeability (best-of-N with a molecule judge)"
     splits = ("best_of_n", "direct")
     media = "molecule"
-    protocol = Protocol(samples=1, order="fixed", tie=True, temperature=0.0, top_p=1.0,
-                        note="official pampa/inference_judge.py: greedy, one run")
+    protocol = Protocol(
+        samples=1,
+        order="fixed",
+        tie=True,
+        temperature=0.0,
+        top_p=1.0,
+        note="official pampa/inference_judge.py: greedy, one run",
+    )
     metric_rules = (
         "best_of_n: per molecule the top judge score among candidates with a valid verdict; "
         "tied tops count as the fraction of correct calls among them (expected value of a "
         "random tie-break); a molecule with no valid verdict is wrong and counted in n_invalid; "
         "a candidate without a parsable call is wrong; candidate_accuracy = mean fraction of "
         "correct candidates per molecule. direct: score > 5 = high, < 5 = low, 5 = uncertain "
-        "(wrong); invalid wrong; spearman of the score vs the 0/1 label, invalid excluded")
-    data_hint = "CSV: smiles (or Drug), label (or Y, answer); best_of_n adds response, id, prediction"
+        "(wrong); invalid wrong; spearman of the score vs the 0/1 label, invalid excluded"
+    )
+    data_hint = (
+        "CSV: smiles (or Drug), label (or Y, answer); best_of_n adds response, id, prediction"
+    )
     molecule_view = "both"
 
     def __init__(self, molecule_view: str | None = None) -> None:
@@ -128,15 +139,19 @@ class Pampa(Benchmark):
             return None
         return "best_of_n" if "response" in _header(Path(data)) else "direct"
 
-    def items(self, data: str | Path, split: str, *, media_root: Path | None,
-              protocol: Protocol) -> Iterator[Item]:
+    def items(
+        self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
+    ) -> Iterator[Item]:
         path = Path(data)
         header = _header(path)
         smiles_col = _column(header, SMILES_COLUMNS, path, "SMILES")
         label_col = _column(header, LABEL_COLUMNS, path, "label")
         if split == "best_of_n" and "response" not in header:
-            raise BenchmarkDataError(path, "best_of_n needs a 'response' column (one row per "
-                                           "candidate); use --split direct for a plain list")
+            raise BenchmarkDataError(
+                path,
+                "best_of_n needs a 'response' column (one row per "
+                "candidate); use --split direct for a plain list",
+            )
         seen: dict[str, int] = {}
         with path.open(encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh)
@@ -147,15 +162,29 @@ class Pampa(Benchmark):
                 if not smiles:
                     raise BenchmarkDataError(path, "empty SMILES", line=line)
                 if label is None:
-                    raise BenchmarkDataError(path, f"label {row.get(label_col)!r} is not high/low "
-                                                   "(1/0, 'High permeability', ...)", line=line)
-                base = {"task": "score", "instruction": texts.PAMPA_QUESTION, "molecules": [smiles],
-                        "molecule_view": self.molecule_view, "scale": "1.0-10.0",
-                        "criteria": CRITERIA}
+                    raise BenchmarkDataError(
+                        path,
+                        f"label {row.get(label_col)!r} is not high/low "
+                        "(1/0, 'High permeability', ...)",
+                        line=line,
+                    )
+                base = {
+                    "task": "score",
+                    "instruction": texts.PAMPA_QUESTION,
+                    "molecules": [smiles],
+                    "molecule_view": self.molecule_view,
+                    "scale": "1.0-10.0",
+                    "criteria": CRITERIA,
+                }
                 mol = (row.get("id") or "").strip() or smiles
                 if split == "direct":
-                    yield Item(mol if mol not in seen else f"{mol}#{line}",
-                               {**base, "responses": [CLAIM]}, label, "all", {"line": line})
+                    yield Item(
+                        mol if mol not in seen else f"{mol}#{line}",
+                        {**base, "responses": [CLAIM]},
+                        label,
+                        "all",
+                        {"line": line},
+                    )
                     seen[mol] = 1
                     continue
                 rationale, call = split_answer(row.get("response") or "")
@@ -163,20 +192,35 @@ class Pampa(Benchmark):
                     call = parse_call(row["prediction"])
                 k = seen.get(mol, 0)
                 seen[mol] = k + 1
-                yield Item(f"{mol}#{k}", {**base, "responses": [rationale]}, call == label, mol,
-                           {"call": call, "label": label, "line": line})
+                yield Item(
+                    f"{mol}#{k}",
+                    {**base, "responses": [rationale]},
+                    call == label,
+                    mol,
+                    {"call": call, "label": label, "line": line},
+                )
 
     def predict(self, decision: Decision, item: Item) -> Any:
         return decision.scores[0] if decision.scores else None
 
     def score(self, cols: Columns, split: str) -> dict[str, Metric]:
         if split == "direct":
-            calls = [None if s is None else "high" if s > 5 else "low" if s < 5 else "uncertain"
-                     for s in cols.preds]
+            calls = [
+                None if s is None else "high" if s > 5 else "low" if s < 5 else "uncertain"
+                for s in cols.preds
+            ]
             acc = label_accuracy(calls, cols.golds, vocabulary=("high", "low", "uncertain"))
-            acc = Metric(acc.name, acc.value, acc.n, acc.n_invalid, acc.note, acc.kind,
-                         {"uncertain": sum(c == "uncertain" for c in calls)})
-            return {"accuracy": acc,
-                    "spearman": spearman(cols.preds, [1.0 if g == "high" else 0.0 for g in cols.golds])}
+            acc = Metric(
+                acc.name,
+                acc.value,
+                acc.n,
+                acc.n_invalid,
+                acc.note,
+                acc.kind,
+                {"uncertain": sum(c == "uncertain" for c in calls)},
+            )
+            return {
+                "accuracy": acc,
+                "spearman": spearman(cols.preds, [1.0 if g == "high" else 0.0 for g in cols.golds]),
+            }
         return best_of_n(cols.groups, cols.preds, [bool(g) for g in cols.golds])
-

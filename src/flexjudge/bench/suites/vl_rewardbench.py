@@ -39,16 +39,24 @@ UNKNOWN = "unknown"
 #: for all 1250 items: hallucination-* = povid, RLAIF-* = rlaif-v, RLHF-* = rlhf-v (all
 #: hallucination); mathverse-*/mmmu-* = reasoning_tasks; wildvision-* = wildvision-battle; every
 #: other prefix there (jailbreak, LRVInstruction, politics, svit) is vlfeedback (general).
-_ID_PREFIX = {"hallucination": "hallucination", "RLAIF": "hallucination", "RLHF": "hallucination",
-              "mathverse": "reasoning", "mmmu": "reasoning", "wildvision": "general"}
+_ID_PREFIX = {
+    "hallucination": "hallucination",
+    "RLAIF": "hallucination",
+    "RLHF": "hallucination",
+    "mathverse": "reasoning",
+    "mmmu": "reasoning",
+    "wildvision": "general",
+}
 
 
-_NOTE = ("paper Table 6: 5 samples averaged (aggregate=mean), the two responses in random "
-         "order (a seeded shuffle per item, shared by its 5 samples; the official script "
-         "re-draws the swap per sample with seed k); no tie in the prompt (tie=False): the "
-         "official parser turns equal scores into [0,0], which never matches a label, so a tie "
-         "is always wrong - here equal scores are an invalid vote, also wrong; official T=0.6, "
-         "top-p 0.95, native image resolution")
+_NOTE = (
+    "paper Table 6: 5 samples averaged (aggregate=mean), the two responses in random "
+    "order (a seeded shuffle per item, shared by its 5 samples; the official script "
+    "re-draws the swap per sample with seed k); no tie in the prompt (tie=False): the "
+    "official parser turns equal scores into [0,0], which never matches a label, so a tie "
+    "is always wrong - here equal scores are an invalid vote, also wrong; official T=0.6, "
+    "top-p 0.95, native image resolution"
+)
 
 
 def category_of_id(record_id: str) -> str:
@@ -63,39 +71,63 @@ class VLRewardBench(Benchmark):
     splits = ("test",)
     media = "image"
     pairwise = True
-    protocol = Protocol(samples=5, aggregate="mean", order="random", tie=False, temperature=0.6,
-                        top_p=0.95, note=_NOTE)
+    protocol = Protocol(
+        samples=5,
+        aggregate="mean",
+        order="random",
+        tie=False,
+        temperature=0.6,
+        top_p=0.95,
+        note=_NOTE,
+    )
     metric_rules = (
         "accuracy against the human preference; invalid verdicts (equal scores included, tie "
         "not allowed) and predicted ties count as wrong; overall: micro over all items; general "
         "/ hallucination / reasoning: micro within the category; macro: unweighted mean of those "
         "three (a category without items is left out and named); items of an unknown category "
         "count in overall only and are reported as 'unknown'; with 5 samples, run i = sample i "
-        "of every item and the headline is the mean over runs")
-    data_hint = "data.jsonl with images/ beside it, or a dataset folder / MMInstruction/VL-RewardBench"
+        "of every item and the headline is the mean over runs"
+    )
+    data_hint = (
+        "data.jsonl with images/ beside it, or a dataset folder / MMInstruction/VL-RewardBench"
+    )
 
-    def items(self, data: str | Path, split: str, *, media_root: Path | None,
-              protocol: Protocol) -> Iterator[Item]:
+    def items(
+        self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
+    ) -> Iterator[Item]:
         path = Path(data)
         if path.is_file():
             root = media_root or path.parent
             for it in iter_vl_rewardbench(path):
                 image, problem = resolve_media(it.image_path, root, "image")
-                yield self._item(it.line, it.query, it.responses, it.better, image, problem,
-                                 it.category or UNKNOWN, it.id, protocol)
+                yield self._item(
+                    it.line,
+                    it.query,
+                    it.responses,
+                    it.better,
+                    image,
+                    problem,
+                    it.category or UNKNOWN,
+                    it.id,
+                    protocol,
+                )
             return
         for row, rec in iter_records(data, split=split):
             for key in ("query", "response", "human_ranking"):
                 if key not in rec:
                     raise BenchmarkDataError(path, f"record has no {key!r} field", item=row)
             responses = rec["response"]
-            if not (isinstance(responses, (list, tuple)) and len(responses) == 2
-                    and all(isinstance(r, str) for r in responses)):
+            if not (
+                isinstance(responses, (list, tuple))
+                and len(responses) == 2
+                and all(isinstance(r, str) for r in responses)
+            ):
                 raise BenchmarkDataError(path, "'response' must be a list of 2 strings", item=row)
             ranking = list(rec["human_ranking"])
             if ranking not in ([0, 1], [1, 0]):
-                raise BenchmarkDataError(path, f"human_ranking {ranking!r} is not [0, 1] or [1, 0]",
-                                         item=row)
+                raise BenchmarkDataError(
+                    path, f"human_ranking {ranking!r} is not [0, 1] or [1, 0]", item=row
+                )
             record_id = str(rec.get("id", ""))
             if rec.get("image_path"):
                 parts = Path(str(rec["image_path"])).parts
@@ -104,16 +136,45 @@ class VLRewardBench(Benchmark):
                 category = category_of_id(record_id) if record_id else None
             value = rec.get("image") if rec.get("image") is not None else rec.get("image_path")
             image, problem = resolve_media(value, media_root, "image")
-            yield self._item(row, str(rec["query"]), tuple(responses), ranking.index(0), image,
-                             problem, category or UNKNOWN, record_id, protocol)
+            yield self._item(
+                row,
+                str(rec["query"]),
+                tuple(responses),
+                ranking.index(0),
+                image,
+                problem,
+                category or UNKNOWN,
+                record_id,
+                protocol,
+            )
 
     @staticmethod
-    def _item(row: int, query: str, responses: tuple[str, ...], better: int, image: Any,
-              problem: str | None, category: str, record_id: str, protocol: Protocol) -> Item:
-        request = {"task": "pairwise", "instruction": query, "responses": list(responses),
-                   "images": [image] if image is not None else [], "tie": protocol.tie}
-        return Item(str(row), request, "A" if better == 0 else "B", category,
-                    {"source_id": record_id}, problem=problem)
+    def _item(
+        row: int,
+        query: str,
+        responses: tuple[str, ...],
+        better: int,
+        image: Any,
+        problem: str | None,
+        category: str,
+        record_id: str,
+        protocol: Protocol,
+    ) -> Item:
+        request = {
+            "task": "pairwise",
+            "instruction": query,
+            "responses": list(responses),
+            "images": [image] if image is not None else [],
+            "tie": protocol.tie,
+        }
+        return Item(
+            str(row),
+            request,
+            "A" if better == 0 else "B",
+            category,
+            {"source_id": record_id},
+            problem=problem,
+        )
 
     def score(self, cols: Columns, split: str) -> dict[str, Metric]:
         out = accuracy_by_category(cols.preds, cols.golds, cols.groups, CATEGORIES, unknown=UNKNOWN)
