@@ -128,7 +128,7 @@ def main() -> None:
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
 
-    from flexjudge.models import build_tiny_model
+    from flexjudge.testing.tiny import build_tiny_model
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_train_"))
     model_dir = build_tiny_model(tmp / "tiny", hidden_size=opts.hidden)

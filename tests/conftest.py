@@ -16,14 +16,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 @pytest.fixture(scope="session")
 def tiny_vl(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.models import build_tiny_model
+    from flexjudge.testing.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "vl-small")
 
 
 @pytest.fixture(scope="session")
 def tiny_vl_qwen(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.models import build_tiny_model
+    from flexjudge.testing.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "vl-qwen", vocab="qwen")
 

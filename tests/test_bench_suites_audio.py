@@ -332,7 +332,7 @@ def test_voxsim_two_audios_and_prompt(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_omni(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.models import build_tiny_model
+    from flexjudge.testing.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "omni", arch="qwen2_5_omni")
 

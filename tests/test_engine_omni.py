@@ -17,14 +17,14 @@ sf = pytest.importorskip("soundfile")
 
 @pytest.fixture(scope="module")
 def tiny_omni(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.models import build_tiny_model
+    from flexjudge.testing.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "omni", arch="qwen2_5_omni")
 
 
 @pytest.fixture(scope="module")
 def tiny_omni_full(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.models import build_tiny_model
+    from flexjudge.testing.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "omni-full", arch="qwen2_5_omni_full")
 

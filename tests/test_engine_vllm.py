@@ -55,7 +55,7 @@ def _env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def tiny_llama3(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.models import build_tiny_model
+    from flexjudge.testing.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("vllm") / "llama3", arch="llama3")
 

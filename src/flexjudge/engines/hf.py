@@ -26,9 +26,9 @@ from flexjudge.engines.base import (
     truncate_at_stop,
 )
 from flexjudge.engines.images import load_image
+from flexjudge.engines.model_classes import model_class_for
 from flexjudge.errors import EngineError, MediaError, ModelLoadError
 from flexjudge.media._common import first_line
-from flexjudge.models.loading import model_class_for
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from typing import Any
 import torch
 from transformers import AutoConfig, AutoProcessor
 
+from flexjudge.engines.model_classes import load_model_class
 from flexjudge.errors import ConfigError, InputError, ModelLoadError
-from flexjudge.models.loading import load_model_class
 
 log = logging.getLogger(__name__)
 

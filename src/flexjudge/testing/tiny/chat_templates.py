@@ -63,3 +63,33 @@ QWEN2_5_OMNI_STYLE_CHAT_TEMPLATE = (
     "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
     "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+
+#: A LLaMA-3.1-Instruct-style chat template: the released template's rendering of system, user
+#: and assistant turns (BOS, the system header with its knowledge-cutoff and date lines, the
+#: ``|trim`` of each content, ``<|eot_id|>`` after every turn, the bare assistant header as the
+#: generation prompt), without its tool-calling branches. Content may be a string or a list of
+#: text parts (the form the transformers engine sends); other parts are not rendered.
+LLAMA3_1_STYLE_CHAT_TEMPLATE = (
+    "{%- macro render(content) -%}{%- if content is string -%}{{ content }}{%- else -%}"
+    "{%- for part in content -%}{%- if part['type'] == 'text' -%}{{ part['text'] }}{%- endif -%}"
+    "{%- endfor -%}{%- endif -%}{%- endmacro -%}"
+    "{{- bos_token }}"
+    '{%- if not date_string is defined %}{%- set date_string = "26 Jul 2024" %}{%- endif %}'
+    "{%- if messages[0]['role'] == 'system' %}"
+    "{%- set system_message = render(messages[0]['content'])|trim %}"
+    "{%- set messages = messages[1:] %}"
+    '{%- else %}{%- set system_message = "" %}{%- endif %}'
+    '{{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}'
+    '{{- "Cutting Knowledge Date: December 2023\\n" }}'
+    '{{- "Today Date: " + date_string + "\\n\\n" }}'
+    "{{- system_message }}"
+    '{{- "<|eot_id|>" }}'
+    "{%- for message in messages %}"
+    "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + "
+    "render(message['content'])|trim + '<|eot_id|>' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}"
+    "{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}"
+    "{%- endif %}"
+)
