@@ -13,6 +13,7 @@ from flexjudge.cli.demo_cmd import demo
 from flexjudge.cli.eval_cmd import eval_command
 from flexjudge.cli.judge_cmds import compare, rank, score
 from flexjudge.cli.merge_cmd import merge
+from flexjudge.cli.report_cmd import report
 from flexjudge.cli.run_cmd import run
 from flexjudge.cli.train_cmd import train
 from flexjudge.errors import FlexJudgeError
@@ -64,7 +65,7 @@ def tiny_model(out_dir: Path, arch: str, vocab: str, seed: int, full: bool) -> N
     click.echo(str(path))
 
 
-for command in (score, compare, rank, run, demo, eval_command, merge, curate, train):
+for command in (score, compare, rank, run, demo, eval_command, merge, curate, train, report):
     cli.add_command(command)
 
 
