@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flexjudge.curate.lengths import WhitespaceCounter
 from flexjudge.report._bias import (
     Golds,
     Verdicts,
@@ -26,7 +25,10 @@ from flexjudge.report._run import Run
 
 __all__ = ["audit", "audit_run", "response_lengths"]
 
-_WORDS = WhitespaceCounter()
+#: How lengths are counted: white-space separated words, as ``flexjudge curate`` counts them
+#: without a tokenizer (``curate.lengths.WhitespaceCounter``; not imported: ``curate`` pulls
+#: in the training stack).
+LENGTH_UNIT = "whitespace"
 
 
 def response_lengths(request: Mapping[str, Any] | None) -> list[int] | None:
@@ -39,7 +41,7 @@ def response_lengths(request: Mapping[str, Any] | None) -> list[int] | None:
         text = r.get("text", "") if isinstance(r, Mapping) else str(r)
         if not str(text).strip():
             return None
-        out.append(_WORDS(str(text)))
+        out.append(len(str(text).split()))
     return out
 
 
@@ -63,7 +65,7 @@ def audit(
         "score_length": score_length(verdicts, lengths),
         "scores": score_histograms(verdicts, groups, golds),
         "agreement": agreement_reliability(verdicts, golds),
-        "length_unit": _WORDS.name,
+        "length_unit": LENGTH_UNIT,
     }
     if has_gold:
         out["categories"] = category_accuracy(verdicts, golds, groups)
