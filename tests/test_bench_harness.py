@@ -241,7 +241,7 @@ def test_shards_judge_apart_and_score_together(tmp_path):
     exe = shutil.which("flexjudge")
     subset = tmp_path / "seven.json"
     subset.write_text(json.dumps(json.loads(PANDALM.read_text())[:7]))
-    from flexjudge.store.shards import Shard
+    from flexjudge.run import Shard
 
     def script(request, k):  # A for even questions, B for odd: a deterministic per-item answer
         i = next(

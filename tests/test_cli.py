@@ -151,7 +151,7 @@ def test_run_streams_verdicts_and_records_bad_lines(tiny_vl, png, tmp_path):
         "--no-votes",
     )
     rows = [json.loads(x) for x in out_file.read_text().splitlines()]
-    assert [r["id"] for r in rows] == ["a", "line 2", "b", "c", "4"]
+    assert [r["id"] for r in rows] == ["a", "line 2", "b", "c", 4]  # ids kept as given
     assert [r["status"] for r in rows] == ["invalid", "error", "error", "error", "invalid"]
     assert "line 2: not valid JSON" in rows[1]["error"]
     assert "takes 3 to 26 responses" in rows[2]["error"]

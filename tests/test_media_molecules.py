@@ -156,7 +156,7 @@ def test_encoder_extension_point():
 
 def test_3d_embedding_is_seeded():
     atoms, xyz = embed_3d("CCO", seed=7)
-    atoms2, xyz2 = embed_3d("OCC", seed=7)
+    atoms2, _xyz2 = embed_3d("OCC", seed=7)
     assert atoms.count("H") == 6 and xyz.shape == (9, 3)
     assert sorted(atoms) == sorted(atoms2)
     np.testing.assert_allclose(

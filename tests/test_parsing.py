@@ -118,7 +118,7 @@ def test_training_targets_round_trip(scale, data, reasoning):
     same scores (the training layout and the parser are one contract)."""
     n = data.draw(st.integers(1, 4))
     task = Task.SCORE if n == 1 else Task.PAIRWISE if n == 2 else Task.BATCH
-    steps = int(round((scale.high - scale.low) * 10**scale.decimals))
+    steps = round((scale.high - scale.low) * 10**scale.decimals)
     picks = data.draw(st.lists(st.integers(0, steps), min_size=n, max_size=n, unique=True))
     values = [scale.low + k / 10**scale.decimals for k in picks]
     answers = [scale.fmt(v) for v in values]

@@ -131,7 +131,7 @@ def test_rank_with_swap_uses_mean_rank():
 
 def test_label_verdicts_flip_under_swap():
     def script(req, k):
-        a, b = re.findall(
+        a, _b = re.findall(
             r"\[Assistant ([AB])'s Answer\]\n(.*?)(?:\n\n|$)", req.messages[1].text(), re.S
         )
         good_first = "good" in a[1]

@@ -392,3 +392,37 @@ def test_read_items_from_items_and_request_files(tmp_path: Path):
     bad.write_text(json.dumps({"id": 1, "request": {}, "gold": {"winner": "X"}}) + "\n")
     with pytest.raises(InputError, match=r"bad.jsonl, line 1: gold winner 'X'"):
         list(read_items(bad))
+
+
+def test_items_writer_saves_in_memory_media_and_reads_back(tmp_path: Path):
+    import numpy as np
+    from PIL import Image
+
+    from flexjudge.report import ItemsWriter
+
+    picture = Image.new("RGB", (32, 24), (255, 0, 0))
+    clip = (np.sin(np.arange(8000) / 10).astype(np.float32), 8000)
+    path = tmp_path / "run" / "items.jsonl"
+    with ItemsWriter(path) as writer:
+        writer.write(
+            "a",
+            {
+                "id": "a",
+                "task": "pairwise",
+                "instruction": "q",
+                "images": [picture, "/data/x.png"],
+                "responses": [{"text": "r", "audios": [clip]}, "s"],
+            },
+            gold=Gold(winner="B", raw="B"),
+            group="coco",
+        )
+    (rec,) = read_items(path)
+    assert (rec.id, rec.gold, rec.group) == ("a", Gold(winner="B", raw="B"), "coco")
+    saved, given = rec.request["images"]
+    assert given == "/data/x.png" and Path(saved).parent == tmp_path / "run" / "media"
+    assert Image.open(saved).size == (32, 24)
+    (audio,) = rec.request["responses"][0]["audios"]
+    from flexjudge.media import load_audio
+
+    assert load_audio(audio).duration == pytest.approx(1.0)
+    assert "id" not in rec.request

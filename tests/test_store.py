@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from flexjudge import ConfigError, EngineError, InputError, Judge, JudgeRequest
+from flexjudge import ConfigError, EngineError, InputError, Judge, JudgeRequest, OutputError
 from flexjudge.engines import ChatRequest, ScriptedEngine
 from flexjudge.engines.base import Completion, EngineInfo, Message, Part, SamplingParams
 from flexjudge.prompts import build_chat
-from flexjudge.store import CachedEngine, Shard, Store, merge_outputs, resolve_shard
+from flexjudge.run import RequestFile, Shard, merge_outputs, resolve_shard, shard_record
+from flexjudge.store import CachedEngine, Store
 from flexjudge.store import db as store_db
 from flexjudge.store import keys as store_keys
 from flexjudge.store.db import Entry
-from flexjudge.store.shards import RequestFile, shard_record
 
 PARAMS = SamplingParams(
     n=2, temperature=0.6, top_p=0.95, max_new_tokens=4, seed=0, stop=("</answer>",), stop_count=1
@@ -438,5 +438,5 @@ def test_merge_outputs_restores_order_and_rejects_gaps_and_duplicates(tmp_path):
     other = _write_shards(tmp_path / "o", total=8)
     with pytest.raises(InputError, match="different runs"):
         merge_outputs(tmp_path / "x.jsonl", [paths[0], other[1]])
-    with pytest.raises(ConfigError, match="also one of the shard outputs"):
+    with pytest.raises(OutputError, match="also one of the shard outputs"):
         merge_outputs(paths[0], paths)

@@ -149,7 +149,9 @@ def test_sigkilled_runs_resume_to_the_clean_output(requests_file, tiny_vl, clean
             start_new_session=True,
         )
         deadline = time.monotonic() + 60
-        while proc.poll() is None and lines_in(out) < target and time.monotonic() < deadline:
+        # Verdicts stream into OUT.partial; OUT appears only when a run completes.
+        partial = out.with_name(out.name + ".partial")
+        while proc.poll() is None and lines_in(partial) < target and time.monotonic() < deadline:
             time.sleep(0.005)
         time.sleep(rng.uniform(0, 0.04))
         if proc.poll() is None:
@@ -161,6 +163,7 @@ def test_sigkilled_runs_resume_to_the_clean_output(requests_file, tiny_vl, clean
         history.append(keys)
     assert history == sorted(history) and killed_mid_run >= 3
     assert 0 < history[-1] < N_KEYS, history  # the kills left the work unfinished
+    assert not out.exists()  # no killed run ever replaced the output with a partial one
 
     before = history[-1]
     final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
@@ -224,4 +227,4 @@ def test_resume_no_cache_and_store_options(requests_file, tiny_vl, clean, tmp_pa
     assert SUMMARY.search(fresh.output).groups() == ("0", str(N_KEYS))  # type: ignore[union-attr]
     assert out.read_bytes() == clean.read_bytes() and stored(store)[0] == N_KEYS
     clash = invoke(*run_args(requests_file, tiny_vl, out, "--store", str(out)), code=2)
-    assert "--store and --output are the same file" in clash.output
+    assert "--output and --store are the same file" in clash.output

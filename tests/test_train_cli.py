@@ -23,7 +23,7 @@ COLOURS = ("red", "blue", "green", "yellow", "black", "white")
 def curated_rows() -> list[dict]:
     """Eight short curated rows (pairwise and single, 1-10 and 1-5) from a synthetic corpus."""
     items, traces = [], []
-    for i, colour in enumerate(COLOURS + ("pink", "grey")):
+    for i, colour in enumerate((*COLOURS, "pink", "grey")):
         other = COLOURS[(i + 1) % len(COLOURS)]
         ref = (8, 3) if i % 2 else (3, 8)
         items.append(CorpusItem(f"q{i}", f"Name the colour {colour}.", colour, other, ref, i))

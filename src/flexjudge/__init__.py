@@ -13,6 +13,8 @@ from flexjudge.errors import (
     InputError,
     MediaError,
     ModelLoadError,
+    OutputError,
+    ServerUnavailable,
 )
 from flexjudge.judge import Judge, JudgeConfig
 from flexjudge.request import Candidate, JudgeRequest, Scale, Task
@@ -34,7 +36,9 @@ __all__ = [
     "JudgeRequest",
     "MediaError",
     "ModelLoadError",
+    "OutputError",
     "Scale",
+    "ServerUnavailable",
     "Task",
     "Verdict",
     "Vote",

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import enum
+import math
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from flexjudge.errors import ConfigError, InputError
 
@@ -51,7 +60,7 @@ _TASK_ALIASES = {
     "verdict": Task.LABEL,
 }
 
-_SCALE_RE = re.compile(r"^\s*(\d+(?:\.(\d+))?)\s*-\s*(\d+(?:\.(\d+))?)\s*$")
+_SCALE_RE = re.compile(r"^\s*(\d+(?:\.(\d+))?)\s*-\s*(\d+(?:\.(\d+))?)\s*$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,22 @@ class Scale:
     low: float
     high: float
     decimals: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("low", "high"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"scale {name} must be a number, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"scale {name} must be a finite number >= 0, got {value!r}")
+        if not self.low < self.high:
+            raise ConfigError(f"scale {self.low}-{self.high}: LOW must be below HIGH")
+        if isinstance(self.decimals, bool) or self.decimals not in (0, 1, 2):
+            raise ConfigError(f"scale decimals must be 0, 1 or 2, got {self.decimals!r}")
+
+    def distinct_values(self) -> int:
+        """How many different scores the scale allows (a batch needs one per response)."""
+        return round((self.high - self.low) * 10**self.decimals) + 1
 
     @classmethod
     def parse(cls, value: str | Scale) -> Scale:
@@ -96,16 +121,80 @@ PROTOCOLS = ("default", "audio_mos", "voxsim")
 PROTOCOL_SCALES = {"audio_mos": "1.0-5.0", "voxsim": "1.0-6.0"}
 
 
-class Candidate(BaseModel):
-    """One response under judgement: text, media, or both."""
+#: Request fields that hold lists of media. A string there is an error, never a list of its
+#: characters ("images": "good.png" used to become the images "g", "o", ...).
+MEDIA_FIELDS = ("images", "videos", "audios", "molecules")
+
+#: A request id: a string or a number, kept as given (JSON ``7`` stays ``7``, ``"7"`` stays
+#: ``"7"``); booleans, objects and lists are refused.
+RequestId = str | int | float
+
+
+def strict_list(value: Any, name: str) -> list[Any]:
+    """``value`` as a list, refusing a string (or bytes) where a list belongs, and anything
+    else that is not a list or tuple. ``None`` is an empty list."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)):
+        shown = value if isinstance(value, str) else value.decode("utf-8", "replace")
+        raise ValueError(
+            f"{name} must be a list, got the string {shown[:60]!r} (write it as [{shown[:60]!r}])"
+        )
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} must be a list, got {type(value).__name__} {value!r:.60}")
+    return list(value)
+
+
+def check_id(value: Any) -> RequestId | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"id must be a string or a number, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"id must be a finite number, got {value!r}")
+    return value
+
+
+def _check_media_item(value: Any, name: str) -> Any:
+    if isinstance(value, (bool, int, float)) or value is None:
+        raise ValueError(f"{name} items must be paths (or media objects), got {value!r}")
+    if isinstance(value, (dict, list)):
+        raise ValueError(
+            f"{name} items must be paths (or media objects), got a JSON {type(value).__name__}"
+        )
+    return value
+
+
+class _MediaLists(BaseModel):
+    """The media lists shared by a request and a candidate, validated strictly."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
-    text: str = ""
     images: list[MediaItem] = Field(default_factory=list)
     videos: list[MediaItem] = Field(default_factory=list)
     audios: list[MediaItem] = Field(default_factory=list)
     molecules: list[str] = Field(default_factory=list)
+
+    @field_validator("images", "videos", "audios", mode="before")
+    @classmethod
+    def _media_list(cls, v: Any, info: ValidationInfo) -> list[Any]:
+        name = str(info.field_name)
+        return [_check_media_item(x, name) for x in strict_list(v, name)]
+
+    @field_validator("molecules", mode="before")
+    @classmethod
+    def _molecule_list(cls, v: Any) -> list[Any]:
+        items = strict_list(v, "molecules")
+        for x in items:
+            if not isinstance(x, (str, os.PathLike)):
+                raise ValueError(f"molecules items must be SMILES strings or paths, got {x!r:.60}")
+        return [os.fspath(x) for x in items]
+
+
+class Candidate(_MediaLists):
+    """One response under judgement: text, media, or both."""
+
+    text: str = ""
 
     def has_media(self) -> bool:
         return bool(self.images or self.videos or self.audios or self.molecules)
@@ -123,26 +212,21 @@ RESPONSE_COUNTS = {
 }
 
 
-class JudgeRequest(BaseModel):
+class JudgeRequest(_MediaLists):
     """One judging request: the instruction, the candidate responses, shared media and format.
 
-    This is also the JSONL schema of ``flexjudge run`` (one object per line).
+    This is also the JSONL schema of ``flexjudge run`` (one object per line). ``images``,
+    ``videos``, ``audios`` and ``molecules`` are media shared by all responses (e.g. the image
+    a question is about).
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
-
-    id: str | None = None
-    """Caller's identifier, echoed on the verdict."""
+    id: RequestId | None = None
+    """Caller's identifier, echoed on the verdict as given (string or number)."""
     task: Task
     instruction: str
     """The question or instruction the responses answer."""
     responses: list[Candidate]
     """Candidates, in the caller's order; verdicts name them A, B, C, ..."""
-    images: list[MediaItem] = Field(default_factory=list)
-    """Media shared by all responses (e.g. the image a question is about)."""
-    videos: list[MediaItem] = Field(default_factory=list)
-    audios: list[MediaItem] = Field(default_factory=list)
-    molecules: list[str] = Field(default_factory=list)
     criteria: str | None = None
     """Replaces the default criteria sentence of the prompt."""
     reference: str | None = None
@@ -183,15 +267,25 @@ class JudgeRequest(BaseModel):
 
     @field_validator("id", mode="before")
     @classmethod
-    def _id(cls, v: Any) -> str | None:
-        return None if v is None else str(v)
+    def _id(cls, v: Any) -> RequestId | None:
+        return check_id(v)
 
     @field_validator("responses", mode="before")
     @classmethod
     def _responses(cls, v: Any) -> Any:
-        if not isinstance(v, (list, tuple)):
-            raise ValueError("responses must be a list")
-        return [Candidate(text=r) if isinstance(r, str) else r for r in v]
+        items = strict_list(v, "responses")
+        out = []
+        for i, r in enumerate(items):
+            if isinstance(r, str):
+                out.append(Candidate(text=r))
+            elif isinstance(r, (dict, Candidate)):
+                out.append(r)
+            else:
+                raise ValueError(
+                    f"response {letter(i) if i < 26 else i + 1} must be a string or an object "
+                    f"with text and media, got {type(r).__name__}"
+                )
+        return out
 
     @model_validator(mode="after")
     def _check(self) -> JudgeRequest:
@@ -212,6 +306,12 @@ class JudgeRequest(BaseModel):
         for i, r in enumerate(self.responses):
             if r.is_empty():
                 raise ValueError(f"response {letter(i)} is empty")
+        if self.task is Task.BATCH and n > self.scale.distinct_values():
+            raise ValueError(
+                f"{n} responses cannot get distinct scores on the scale {self.scale} "
+                f"({self.scale.distinct_values()} values): use a finer scale (e.g. 1-100) or "
+                "fewer responses"
+            )
         return self
 
     @classmethod
@@ -222,8 +322,9 @@ class JudgeRequest(BaseModel):
         except ConfigError:
             raise
         except Exception as exc:  # pydantic.ValidationError, with its field paths
-            where = f"request {fields.get('id')!r}" if fields.get("id") is not None else "request"
-            raise InputError(f"{where}: {_short(exc)}") from exc
+            rid = fields.get("id")
+            where = f"request {rid!r}: " if rid is not None else ""
+            raise InputError(f"{where}{_short(exc)}") from exc
 
 
 def letter(index: int) -> str:

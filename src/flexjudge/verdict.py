@@ -38,7 +38,8 @@ class Verdict(BaseModel):
     unreadable media, engine failure).
     """
 
-    id: str | None = None
+    id: str | int | float | None = None
+    """The request's id, as given (string or number)."""
     task: str
     status: Status
     winner: Winner | None = None
@@ -54,6 +55,12 @@ class Verdict(BaseModel):
     n_valid: int = 0
     error: str | None = None
     votes: list[Vote] = Field(default_factory=list)
+
+    @classmethod
+    def failed(cls, request_id: str | int | float | None, task: str, message: str) -> Verdict:
+        """The verdict of a request that could not be judged (bad input, unreadable media,
+        an engine failure): ``status="error"`` and the cause in ``error``."""
+        return cls(id=request_id, task=task, status="error", error=message)
 
     @property
     def ok(self) -> bool:

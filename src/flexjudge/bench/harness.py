@@ -16,7 +16,6 @@ media and verdict texts stream through.
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -33,9 +32,9 @@ from flexjudge.bench.report import render_markdown
 from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
 from flexjudge.bench.suites import get_benchmark
 from flexjudge.errors import ConfigError
-from flexjudge.judge.pipeline import error_verdict
+from flexjudge.io import atomic_write_text, check_distinct
 from flexjudge.request import JudgeRequest
-from flexjudge.store.shards import Shard
+from flexjudge.run import Shard, judge_into
 from flexjudge.verdict import Verdict
 
 __all__ = ["evaluate", "metrics_json", "score_verdicts", "write_outputs"]
@@ -178,7 +177,7 @@ def _requests(
                 scorer.counts["skipped"] += 1
                 continue
             pending.append(item)
-            yield error_verdict(item.id, str((item.request or {}).get("task", "")), item.problem)
+            yield Verdict.failed(item.id, str((item.request or {}).get("task", "")), item.problem)
             continue
         assert item.request is not None
         fields = dict(item.request)
@@ -187,7 +186,7 @@ def _requests(
                 fields = _resized(fields, protocol.resize)
             request: JudgeRequest | Verdict = JudgeRequest.build(id=item.id, **fields)
         except Exception as exc:  # bad media or fields: this item fails, the run goes on
-            request = error_verdict(item.id, str(fields.get("task", "")), str(exc))
+            request = Verdict.failed(item.id, str(fields.get("task", "")), str(exc))
         pending.append(item)
         yield request
 
@@ -219,20 +218,12 @@ def evaluate(
     ``verdicts.jsonl`` together (:func:`score_verdicts` takes several files) gives the
     benchmark's metrics.
     """
-    from flexjudge.store import CachedEngine, Store
-
     bench = get_benchmark(benchmark)
     split = bench.check_split(split, data)
     protocol = protocol or bench.protocol_for(split)
     if missing not in ("error", "skip"):
         raise ConfigError(f"missing must be 'error' or 'skip', got {missing!r}")
-    judge.config = replace(
-        judge.config,
-        votes=protocol.samples,
-        order=protocol.order,
-        temperature=protocol.temperature,
-        top_p=protocol.top_p,
-    )
+
     if shard is not None:
         output = output / f"shard-{shard.index}-of-{shard.count}"
     output.mkdir(parents=True, exist_ok=True)
@@ -241,19 +232,24 @@ def evaluate(
     items = _limited(bench.items(data, split, media_root=media_root, protocol=protocol), limit)
     if shard is not None:
         items = (item for position, item in enumerate(items) if shard.owns(position))
-    store = Store(output / "store.sqlite")
-    engine = judge.engine
-    cached = CachedEngine(engine, store, read=cache)
-    judge.engine = cached
+    check_distinct({"--output": output / "verdicts.jsonl"}, {"benchmark": Path(data)})
+    stored = judge.with_store(output / "store.sqlite", cache=cache)
+    run_judge = stored.with_config(
+        votes=protocol.samples,
+        order=protocol.order,
+        temperature=protocol.temperature,
+        top_p=protocol.top_p,
+    )
     try:
-        with (output / "verdicts.jsonl").open("w", encoding="utf-8") as fh:
-            for verdict in judge.run(_requests(items, pending, protocol, missing, scorer)):
-                fh.write(json.dumps(verdict.to_json(), ensure_ascii=False) + "\n")
-                fh.flush()
-                scorer.add(pending.popleft(), verdict)
+        summary = judge_into(
+            run_judge,
+            _requests(items, pending, protocol, missing, scorer),
+            output / "verdicts.jsonl",
+            on_verdict=lambda _, verdict: scorer.add(pending.popleft(), verdict),
+        )
     finally:
-        judge.engine = engine
-        store.close()
+        stored.close()  # the store; the engine stays the caller's
+    engine = judge.base_engine
     result = scorer.result(split, protocol)
     result.update(
         data=str(data),
@@ -261,12 +257,12 @@ def evaluate(
         judge={
             "engine": engine.info.engine,
             "model": engine.info.model,
-            "config": dict(judge.config.__dict__),
+            "config": dict(run_judge.config.__dict__),
         },
         store={
             "path": str(output / "store.sqlite"),
-            "from_store": cached.stats.hits,
-            "generated": cached.stats.generated,
+            "from_store": summary.from_store,
+            "generated": summary.generated,
         },
     )
     if shard is not None:
@@ -353,6 +349,5 @@ def score_verdicts(
 
 
 def write_outputs(result: Mapping[str, Any], output: Path) -> None:
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "metrics.json").write_text(metrics_json(result), encoding="utf-8")
-    (output / "report.md").write_text(render_markdown(result), encoding="utf-8")
+    atomic_write_text(output / "metrics.json", metrics_json(result))
+    atomic_write_text(output / "report.md", render_markdown(result))

@@ -144,7 +144,7 @@ def eval_command(
         )
     from flexjudge.bench.suites import get_benchmark
     from flexjudge.judge.api import Judge
-    from flexjudge.store.shards import resolve_shard
+    from flexjudge.run import resolve_shard
 
     bench = get_benchmark(benchmark)
     chosen = bench.check_split(split, data)

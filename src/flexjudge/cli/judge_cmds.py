@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from flexjudge.cli.common import echo_json
 from flexjudge.cli.options import engine_options, judge_kwargs, request_options
 from flexjudge.engines.chatml import render_chatml
 from flexjudge.errors import ModelLoadError
@@ -90,12 +89,14 @@ def _execute(task: Task, responses: list[str], opts: dict[str, Any], **extra: An
     if show:
         click.echo(_render(request, jk))
         return
-    judge = Judge(**jk)
-    verdict = judge.judge(request)
+    with Judge(**jk) as judge:
+        verdict = judge.judge(request)
     if as_json:
-        click.echo(json.dumps(verdict.to_json(), ensure_ascii=False))
+        echo_json(verdict.to_json())
     else:
         print_verdict(verdict)
+    if verdict.status == "error":  # the request could not be judged (an invalid one was)
+        raise click.exceptions.Exit(1)
 
 
 def _render(request: JudgeRequest, jk: dict[str, Any]) -> str:
@@ -103,10 +104,10 @@ def _render(request: JudgeRequest, jk: dict[str, Any]) -> str:
     chat = build_chat(request)
     if jk["engine"] not in ("transformers", "vllm"):  # vllm renders through the same processor
         return render_chatml(chat)
-    from flexjudge.engines.hf import TransformersEngine
+    from flexjudge.engines.hf_chat import HFChat
 
     try:
-        engine = TransformersEngine(jk["model"], device="cpu")
+        engine = HFChat(jk["model"], revision=jk.get("revision"))
     except ModelLoadError as exc:
         click.echo(
             f"note: {exc}\nnote: rendered in plain ChatML (Qwen's chat format) instead of "
@@ -188,8 +189,3 @@ def compare(a: str, b: str, tie: bool, labels: bool, **opts: Any) -> None:
 def rank(responses: tuple[str, ...], **opts: Any) -> None:
     """Rank three or more responses."""
     _execute(Task.BATCH, list(responses), opts)
-
-
-def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
+from flexjudge.cli.common import info
 from flexjudge.errors import ConfigError
-from flexjudge.store import Store, merge_outputs
+from flexjudge.run import merge_outputs
+from flexjudge.store import Store
 
 
 @click.command("merge")
@@ -48,7 +50,7 @@ def merge(
     result = merge_outputs(output, list(shards))
     message = f"merged {result.rows} verdicts from {result.shards} shards -> {output}"
     if store_path is not None:
-        with Store(store_path) as store:
+        with Store(store_path, lock=True) as store:
             added = sum(store.merge_from(p) for p in sources)
             message += f"; store {store_path}: {added} completions added, {store.counts().requests} requests in all"
-    click.echo(message, err=True)
+    info(message)

@@ -1,4 +1,5 @@
-"""Options shared by the judging commands, declared once."""
+"""Options shared by the judging commands, built from the declarations: the judge's settings
+(:class:`~flexjudge.judge.JudgeConfig`) and each engine's options (the engine registry)."""
 
 from __future__ import annotations
 
@@ -7,96 +8,63 @@ from typing import Any
 
 import click
 
+from flexjudge.cli.declared import add_options, given
+from flexjudge.engines.registry import engine_names
+from flexjudge.engines.registry import engine_options as declared_engine_options
+from flexjudge.errors import ConfigError
 from flexjudge.judge.api import DEFAULT_MODEL
+from flexjudge.judge.config import JudgeConfig
+from flexjudge.options import OptionSpec, specs_of
 
 F = Callable[..., Any]
 
-_ENGINE_OPTIONS = [
+_CLI_ENGINES = ("transformers", "vllm", "openai")
+
+
+def _engine_option_specs() -> list[OptionSpec]:
+    """Every CLI engine's options, once each (a shared option such as --dtype is declared
+    alike by its engines); the help says which engines take it."""
+    users: dict[str, list[str]] = {}
+    specs: dict[str, OptionSpec] = {}
+    for name in _CLI_ENGINES:
+        for spec in declared_engine_options(name):
+            first = specs.setdefault(spec.name, spec)
+            if first.default != spec.default:
+                raise AssertionError(f"engines declare --{spec.name} with different defaults")
+            users.setdefault(spec.name, []).append(name)
+    return [
+        OptionSpec(
+            s.name,
+            s.default,
+            f"{'/'.join(users[s.name])} engine: {s.help}",
+            s.type,
+            s.choices,
+            s.short,
+            s.flag,
+            s.multiple,
+        )
+        for s in specs.values()
+    ]
+
+
+ENGINE_SPECS = _engine_option_specs()
+JUDGE_SPECS = specs_of(JudgeConfig)
+
+_MODEL_OPTIONS = [
     click.option(
         "--model",
         "-m",
         default=DEFAULT_MODEL,
         show_default=True,
-        help="Hub id or local checkpoint folder.",
+        help="Hub id or local checkpoint folder (the served model's name for --engine openai).",
     ),
     click.option(
         "--engine",
+        type=click.Choice(list(_CLI_ENGINES)),
         default="transformers",
         show_default=True,
         help="transformers (local weights), vllm (local weights through vLLM) or openai "
         "(an OpenAI-compatible server).",
-    ),
-    click.option(
-        "--base-url", default=None, help="openai engine: the server, e.g. http://127.0.0.1:8000/v1."
-    ),
-    click.option(
-        "--api-key-env",
-        default="OPENAI_API_KEY",
-        show_default=True,
-        help="openai engine: environment variable holding the API key (if any).",
-    ),
-    click.option(
-        "--concurrency",
-        default=8,
-        show_default=True,
-        type=int,
-        help="openai engine: requests in flight at once.",
-    ),
-    click.option(
-        "--tensor-parallel-size",
-        default=1,
-        show_default=True,
-        type=int,
-        help="vllm engine: GPUs per model replica.",
-    ),
-    click.option(
-        "--max-model-len",
-        default=None,
-        type=int,
-        help="vllm engine: longest prompt plus completion, in tokens [default: the model's].",
-    ),
-    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ..."),
-    click.option(
-        "--dtype",
-        default="auto",
-        show_default=True,
-        help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16.",
-    ),
-    click.option(
-        "--votes",
-        "-k",
-        default=1,
-        show_default=True,
-        type=int,
-        help="Sampled reasoning paths per order (majority voting).",
-    ),
-    click.option(
-        "--order",
-        type=click.Choice(["fixed", "swap", "random"]),
-        default="fixed",
-        show_default=True,
-        help="Position-bias control for pairwise and ranking.",
-    ),
-    click.option("--temperature", default=0.6, show_default=True, type=float),
-    click.option("--top-p", default=0.95, show_default=True, type=float),
-    click.option("--max-new-tokens", default=4096, show_default=True, type=int),
-    click.option("--seed", default=0, show_default=True, type=int),
-    click.option(
-        "--budget-forcing",
-        default=0,
-        show_default=True,
-        type=click.IntRange(0, 4),
-        help='Times to replace </think> with "Wait" and continue.',
-    ),
-    click.option(
-        "--score-reduce",
-        type=click.Choice(["mean", "median"]),
-        default="mean",
-        show_default=True,
-        help="How votes' scores aggregate.",
-    ),
-    click.option(
-        "--batch-size", default=8, show_default=True, type=int, help="Requests per generate call."
     ),
 ]
 
@@ -108,7 +76,10 @@ _REQUEST_OPTIONS = [
 
 
 def engine_options(f: F) -> F:
-    for opt in reversed(_ENGINE_OPTIONS):
+    """--model, --engine, the judge's settings and every engine's options."""
+    f = add_options(ENGINE_SPECS)(f)
+    f = add_options(JUDGE_SPECS)(f)
+    for opt in reversed(_MODEL_OPTIONS):
         f = opt(f)
     return f
 
@@ -119,33 +90,27 @@ def request_options(f: F) -> F:
     return f
 
 
-def judge_kwargs(opts: dict[str, Any]) -> dict[str, Any]:
-    """Split the engine/judge options out of a command's keyword arguments."""
-    keys = (
-        "votes",
-        "order",
-        "temperature",
-        "top_p",
-        "max_new_tokens",
-        "seed",
-        "budget_forcing",
-        "score_reduce",
-        "batch_size",
-    )
-    kw = {k: opts.pop(k) for k in keys}
-    kw["engine"] = opts.pop("engine")
-    kw["model"] = opts.pop("model")
-    device, dtype = opts.pop("device"), opts.pop("dtype")
-    base_url, key_env, concurrency = (
-        opts.pop("base_url"),
-        opts.pop("api_key_env"),
-        opts.pop("concurrency"),
-    )
-    tensor_parallel, max_model_len = opts.pop("tensor_parallel_size"), opts.pop("max_model_len")
-    if kw["engine"] == "transformers":
-        kw.update(device=device, dtype=dtype)
-    elif kw["engine"] == "vllm":
-        kw.update(dtype=dtype, tensor_parallel_size=tensor_parallel, max_model_len=max_model_len)
-    elif kw["engine"] == "openai":
-        kw.update(base_url=base_url, api_key_env=key_env, concurrency=concurrency)
+def judge_kwargs(opts: dict[str, Any], ctx: click.Context | None = None) -> dict[str, Any]:
+    """Pop the model, engine, judge settings and the chosen engine's options out of a
+    command's keyword arguments, as ``Judge(**kwargs)`` takes them. An option of another
+    engine given on the command line is an error (it would be ignored silently)."""
+    ctx = ctx or click.get_current_context()
+    kw: dict[str, Any] = {"model": opts.pop("model"), "engine": opts.pop("engine")}
+    for spec in JUDGE_SPECS:
+        kw[spec.name] = opts.pop(spec.name)
+    mine = {s.name for s in declared_engine_options(kw["engine"])}
+    for spec in ENGINE_SPECS:
+        value = opts.pop(spec.name)
+        if spec.name in mine:
+            kw[spec.name] = value
+        elif given(ctx, spec.name):
+            owners = [
+                e
+                for e in engine_names()
+                if spec.name in {s.name for s in declared_engine_options(e)}
+            ]
+            raise ConfigError(
+                f"{spec.cli_flag} is an option of the {'/'.join(owners)} engine; this command "
+                f"uses --engine {kw['engine']}"
+            )
     return kw

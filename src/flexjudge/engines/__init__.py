@@ -9,7 +9,7 @@ from flexjudge.engines.base import (
     Part,
     SamplingParams,
 )
-from flexjudge.engines.registry import create_engine, engine_names
+from flexjudge.engines.registry import EngineSpec, create_engine, engine_names, engine_options
 from flexjudge.engines.scripted import ScriptedEngine
 
 __all__ = [
@@ -17,10 +17,12 @@ __all__ = [
     "Completion",
     "Engine",
     "EngineInfo",
+    "EngineSpec",
     "Message",
     "Part",
     "SamplingParams",
     "ScriptedEngine",
     "create_engine",
     "engine_names",
+    "engine_options",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from flexjudge.errors import ConfigError
+from flexjudge.errors import ConfigError, MediaError
 
 #: Modalities a chat part can carry.
 Modality = Literal["text", "image", "video", "audio"]
@@ -47,19 +47,30 @@ class ChatRequest:
         return ChatRequest(self.messages, self.assistant_prefix + more)
 
 
+#: The sampling defaults of flexjudge (the official evaluation scripts' T and top-p; the
+#: paper's 4096-token budget). Declared once: the judge's config and the CLI read them here.
+DEFAULT_TEMPERATURE = 0.6
+DEFAULT_TOP_P = 0.95
+DEFAULT_MAX_NEW_TOKENS = 4096
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     """How to sample. ``max_new_tokens`` is always explicit (vLLM's default of 16, and a
     random model that never emits EOS, both make an unset bound a bug)."""
 
     n: int = 1
-    temperature: float = 0.6
-    top_p: float = 0.95
-    max_new_tokens: int = 4096
+    temperature: float = DEFAULT_TEMPERATURE
+    top_p: float = DEFAULT_TOP_P
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     seed: int | None = 0
-    #: Stop once these strings have appeared ``stop_count`` times in total in the completion.
+    #: Stop once these strings have appeared ``stop_count`` times in the completion ...
     stop: tuple[str, ...] = ()
     stop_count: int = 1
+    #: ... counting only those after the last occurrence of this string, when set: the judge
+    #: counts ``</answer>`` only after the last ``</think>``, so reasoning that quotes the tag
+    #: (the system prompt shows it) keeps its vote.
+    stop_after: str | None = None
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -72,6 +83,10 @@ class SamplingParams:
             raise ConfigError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
         if self.stop_count < 1:
             raise ConfigError(f"stop_count must be at least 1, got {self.stop_count}")
+
+    def truncate(self, text: str) -> tuple[str, bool]:
+        """``text`` cut where these parameters stop it (see :func:`truncate_at_stop`)."""
+        return truncate_at_stop(text, self.stop, self.stop_count, after=self.stop_after)
 
 
 @dataclass(frozen=True)
@@ -111,12 +126,27 @@ class Engine(abc.ABC):
     def info(self) -> EngineInfo:
         return EngineInfo(engine=type(self).__name__, model="")
 
-    def close(self) -> None:
+    def check(self, request: ChatRequest) -> None:
+        """Raise :class:`~flexjudge.errors.MediaError` when ``request`` cannot be generated
+        for (here: a media type the model does not take). Engines that load media add their
+        own checks (a missing file, a clip too long) and call this first."""
+        for kind in sorted(request.modalities()):
+            if kind not in self.modalities:
+                takes = ", ".join(["text", *sorted(self.modalities)])
+                raise MediaError(
+                    f"{self.info.engine} engine cannot take {kind} input (it takes: {takes})"
+                )
+
+    def close(self) -> None:  # noqa: B027 - optional hook, deliberately a no-op by default
         """Release model memory; the default does nothing."""
 
 
-def truncate_at_stop(text: str, stop: Sequence[str], count: int) -> tuple[str, bool]:
-    """Cut ``text`` right after the ``count``-th occurrence of any stop string.
+def truncate_at_stop(
+    text: str, stop: Sequence[str], count: int, *, after: str | None = None
+) -> tuple[str, bool]:
+    """Cut ``text`` right after the ``count``-th occurrence of any stop string; with
+    ``after``, only occurrences after the last ``after`` count (an ``after`` seen later
+    starts the count again).
 
     Returns the (possibly) shortened text and whether the stop condition was met. Shared by
     engines so that every engine stops at exactly the same place.
@@ -124,13 +154,21 @@ def truncate_at_stop(text: str, stop: Sequence[str], count: int) -> tuple[str, b
     if not stop:
         return text, False
     seen, pos = 0, 0
+    armed = after is None
     while True:
-        hits = [(text.find(s, pos), s) for s in stop]
-        hits = [(i, s) for i, s in hits if i >= 0]
-        if not hits:
+        hits = [(text.find(s, pos), s, True) for s in stop]
+        if after is not None:
+            hits.append((text.find(after, pos), after, False))
+        found = [(i, s, is_stop) for i, s, is_stop in hits if i >= 0]
+        if not found:
             return text, False
-        i, s = min(hits)
-        seen += 1
+        i, s, is_stop = min(found, key=lambda h: (h[0], not h[2]))
         pos = i + len(s)
+        if not is_stop:
+            seen, armed = 0, True
+            continue
+        if not armed:
+            continue
+        seen += 1
         if seen >= count:
             return text[:pos], True

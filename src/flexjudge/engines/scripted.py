@@ -8,7 +8,6 @@ checkpoints.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Union
 
 from flexjudge.engines.base import (
     ChatRequest,
@@ -16,11 +15,10 @@ from flexjudge.engines.base import (
     Engine,
     EngineInfo,
     SamplingParams,
-    truncate_at_stop,
 )
 from flexjudge.engines.chatml import render_chatml
 
-Script = Union[Sequence[str], Callable[[ChatRequest, int], str]]
+Script = Sequence[str] | Callable[[ChatRequest, int], str]
 
 
 class ScriptedEngine(Engine):
@@ -43,7 +41,7 @@ class ScriptedEngine(Engine):
             comps = []
             for k in range(params.n):
                 text = self._text(req, k)
-                text, stopped = truncate_at_stop(text, params.stop, params.stop_count)
+                text, stopped = params.truncate(text)
                 comps.append(Completion(text, "stop" if stopped else "eos", len(text.split())))
             out.append(comps)
         return out

@@ -45,7 +45,6 @@ from flexjudge.engines.base import (
     Engine,
     EngineInfo,
     SamplingParams,
-    truncate_at_stop,
 )
 from flexjudge.engines.images import load_image
 from flexjudge.errors import ConfigError, EngineError, ModelLoadError
@@ -55,7 +54,7 @@ if importlib.util.find_spec("vllm") is None:
     # The registry turns this into "engine 'vllm' needs vllm: pip install 'flexjudge[vllm]'".
     raise ImportError("the vllm engine needs the vllm package", name="vllm")
 
-from flexjudge.engines.hf import TransformersEngine, _eos_ids
+from flexjudge.engines.hf_chat import HFChat
 
 #: Media items per prompt that vLLM reserves room for, by default (a batch of 3-26 responses
 #: may carry an image each; ``limit_mm_per_prompt`` overrides).
@@ -106,16 +105,10 @@ class VLLMEngine(Engine):
                 "choose GPUs with CUDA_VISIBLE_DEVICES"
             )
         self.model_id = str(model)
-        # The transformers engine's processor and chat template, without weights: one prompt
-        # path for both engines, and a missing or broken checkpoint fails here, named.
-        self._template = TransformersEngine(
-            self.model_id,
-            device="cpu",
-            dtype="float32",
-            revision=revision,
-            video_preset=video_preset,
-        )
-        self.modalities = self._template.modalities
+        # The checkpoint's processor and chat template, without weights: one prompt path for
+        # this engine and the transformers one, and a missing or broken checkpoint fails here.
+        self.chat = HFChat(self.model_id, revision=revision, video_preset=video_preset)
+        self.modalities = self.chat.modalities
         self.revision = revision
         self.dtype = dtype
         self.video_preset = video_preset
@@ -179,29 +172,27 @@ class VLLMEngine(Engine):
 
     # -- prompts ----------------------------------------------------------------------------
     def render(self, request: ChatRequest) -> str:
-        return self._template.render(request)
+        return self.chat.render(request)
 
     def check(self, request: ChatRequest) -> None:
-        self._template.check(request)
+        self.chat.check(request)
 
     def _prompt(self, request: ChatRequest) -> dict[str, Any]:
-        messages, images, videos, audios = self._template._messages(request)
+        messages, images, videos, audios = self.chat.messages(request)
         prompt: dict[str, Any] = {
-            "prompt": self._template._render(messages, request.assistant_prefix)
+            "prompt": self.chat.render_messages(messages, request.assistant_prefix)
         }
         data: dict[str, list[Any]] = {}
         if images:
             data["image"] = [load_image(i) for i in images]
         if videos:
-            from flexjudge.media import load_video
-
-            clips = [load_video(v, preset=self.video_preset) for v in videos]
+            clips = self.chat.load_videos(videos)
             # Frames already sampled by time and sized by flexjudge.media; the metadata carries
             # the real fps, without which the processor assumes its default rate.
             data["video"] = [(c.frames, c.processor_metadata()) for c in clips]
         if audios:
             # Mono float32 in [-1, 1] at the feature extractor's rate (16 kHz for Whisper).
-            data["audio"] = [self._template._load_audio(a).processor_input() for a in audios]
+            data["audio"] = [self.chat.load_audio(a).processor_input() for a in audios]
         if data:
             prompt["multi_modal_data"] = data
         return prompt
@@ -211,9 +202,7 @@ class VLLMEngine(Engine):
         from vllm import SamplingParams as VSamplingParams
 
         if self._eos is None:
-            self._eos = _eos_ids(
-                _generation_config(self.model_id, self.revision), self._template.tokenizer
-            )
+            self._eos = self.chat.eos_ids(_generation_config(self.model_id, self.revision))
         kw: dict[str, Any] = dict(
             n=n,
             seed=seed,
@@ -304,10 +293,10 @@ class _Seq:
             return False
         if self.n_tokens >= params.max_new_tokens:
             return False
-        return not truncate_at_stop(self.text, params.stop, params.stop_count)[1]
+        return not params.truncate(self.text)[1]
 
     def completion(self, params: SamplingParams) -> Completion:
-        text, stopped = truncate_at_stop(self.text, params.stop, params.stop_count)
+        text, stopped = params.truncate(self.text)
         if stopped:
             reason = "stop"
         elif self.finish == "length" or self.n_tokens >= params.max_new_tokens:

@@ -11,57 +11,18 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
-from typing import Literal, Union
 
 from flexjudge.engines.base import ChatRequest, Completion, Engine, SamplingParams
-from flexjudge.errors import ConfigError, FlexJudgeError
-from flexjudge.judge.voting import LABEL_WINNERS, ScoreReduce, aggregate
+from flexjudge.errors import FlexJudgeError, ModelLoadError, ServerUnavailable
+from flexjudge.judge.config import JudgeConfig
+from flexjudge.judge.voting import LABEL_WINNERS, aggregate
 from flexjudge.parsing import AnswerSpec, Parsed, parse_output
 from flexjudge.prompts import build_chat, protocol
+from flexjudge.prompts.protocol import ANSWER_CLOSE, THINK_CLOSE
 from flexjudge.request import JudgeRequest, Task, letter
 from flexjudge.verdict import Verdict, Vote
 
 log = logging.getLogger(__name__)
-
-Order = Literal["fixed", "swap", "random"]
-ORDERS = ("fixed", "swap", "random")
-
-
-@dataclass(frozen=True)
-class JudgeConfig:
-    """How to judge: votes, order control, sampling and batching."""
-
-    votes: int = 1
-    """Sampled reasoning paths per presentation order (majority voting when > 1)."""
-    order: Order = "fixed"
-    """fixed: as given; swap: both orders (reversed for batch); random: a seeded shuffle per item."""
-    temperature: float = 0.6
-    top_p: float = 0.95
-    max_new_tokens: int = 4096
-    seed: int = 0
-    budget_forcing: int = 0
-    """Times to replace the closing ``</think>`` with "Wait" and continue (0-4)."""
-    score_reduce: ScoreReduce = "mean"
-    batch_size: int = 8
-    """Requests per engine call (each brings ``votes`` x orders sequences)."""
-    prime_think: bool = True
-
-    def __post_init__(self) -> None:
-        if self.votes < 1:
-            raise ConfigError(f"votes must be at least 1, got {self.votes}")
-        if self.order not in ORDERS:
-            raise ConfigError(f"unknown order {self.order!r}: use one of {', '.join(ORDERS)}")
-        if not 0 <= self.budget_forcing <= 4:
-            raise ConfigError(f"budget_forcing must be 0 to 4, got {self.budget_forcing}")
-        if self.score_reduce not in ("mean", "median"):
-            raise ConfigError(
-                f"unknown score aggregation {self.score_reduce!r}: use mean or median"
-            )
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
-        SamplingParams(
-            temperature=self.temperature, top_p=self.top_p, max_new_tokens=self.max_new_tokens
-        )  # validates the ranges
 
 
 def orders_for(request: JudgeRequest, config: JudgeConfig, index: int) -> list[list[int]]:
@@ -79,10 +40,6 @@ def orders_for(request: JudgeRequest, config: JudgeConfig, index: int) -> list[l
     return [shuffled]
 
 
-def error_verdict(request_id: str | None, task: str, message: str) -> Verdict:
-    return Verdict(id=request_id, task=task, status="error", error=message)
-
-
 @dataclass
 class _View:
     """One presentation order of one request: its chat and where its votes go."""
@@ -93,7 +50,7 @@ class _View:
     spec: AnswerSpec
 
 
-Item = Union[JudgeRequest, Verdict]
+Item = JudgeRequest | Verdict
 
 
 def judge_stream(items: Iterable[Item], engine: Engine, config: JudgeConfig) -> Iterator[Verdict]:
@@ -132,11 +89,9 @@ def _judge_chunk(
                 for order in orders_for(item, config, start + i)
             ]
             for v in item_views:
-                check = getattr(engine, "check", None)
-                if check is not None:
-                    check(v.chat)
+                engine.check(v.chat)
         except FlexJudgeError as exc:
-            results[i] = error_verdict(item.id, item.task.value, str(exc))
+            results[i] = Verdict.failed(item.id, item.task.value, str(exc))
             continue
         views.extend(item_views)
 
@@ -146,7 +101,7 @@ def _judge_chunk(
         if isinstance(comps, Exception):
             req = chunk[view.item]
             assert isinstance(req, JudgeRequest)
-            results[view.item] = error_verdict(req.id, req.task.value, f"engine failed: {comps}")
+            results[view.item] = Verdict.failed(req.id, req.task.value, f"engine failed: {comps}")
             continue
         for c in comps:
             parsed = parse_output(c.text, view.spec, primed=bool(view.chat.assistant_prefix))
@@ -178,6 +133,12 @@ def _generate_isolated(
             results = _generate(chats, engine, config, count)
             for k, r in zip(idxs, results):
                 out[k] = r
+        except (ModelLoadError, ServerUnavailable) as exc:
+            # The engine cannot serve anything now (weights that do not load, a dead server):
+            # retrying each request alone would only repeat the failure, slowly.
+            for k in idxs:
+                out[k] = exc
+            continue
         except FlexJudgeError as exc:
             if len(idxs) == 1:
                 out[idxs[0]] = exc
@@ -186,6 +147,10 @@ def _generate_isolated(
             for k in idxs:
                 try:
                     out[k] = _generate([views[k].chat], engine, config, count)[0]
+                except (ModelLoadError, ServerUnavailable) as single:
+                    for rest in idxs[idxs.index(k) :]:
+                        out[rest] = single
+                    break
                 except FlexJudgeError as single:
                     out[k] = single
     return out
@@ -198,8 +163,9 @@ def _params(config: JudgeConfig, **over: object) -> SamplingParams:
         top_p=config.top_p,
         max_new_tokens=config.max_new_tokens,
         seed=config.seed,
-        stop=("</answer>",),
+        stop=(ANSWER_CLOSE,),
         stop_count=1,
+        stop_after=THINK_CLOSE,
     )
     return replace(base, **over)  # type: ignore[arg-type]
 
@@ -217,8 +183,8 @@ def _generate_forced(
 ) -> list[list[Completion]]:
     """Budget forcing (s1): stop at ``</think>``, replace it with "Wait", continue; repeat,
     then let the model finish. Each vote continues on its own path."""
-    close = "</think>"
-    first = engine.generate(chats, _params(config, stop=(close,)))
+    close = THINK_CLOSE
+    first = engine.generate(chats, _params(config, stop=(close,), stop_after=None))
     # state per (chat, vote): accumulated completion text and tokens used
     texts = [[c.text for c in comps] for comps in first]
     used = [[c.n_tokens for c in comps] for comps in first]
@@ -244,7 +210,8 @@ def _generate_forced(
             _params(
                 config,
                 n=1,
-                stop=("</answer>",) if final else (close,),
+                stop=(ANSWER_CLOSE,) if final else (close,),
+                stop_after=THINK_CLOSE if final else None,
                 stop_count=answer_count if final else 1,
                 max_new_tokens=left,
                 seed=config.seed + r + 1,

@@ -131,6 +131,12 @@ class MoleculeEncoder(Protocol):
         ...
 
 
+def is_molecule_file(value: str) -> bool:
+    """Whether a molecule string names a file (by its suffix) rather than being SMILES."""
+    text = value.strip()
+    return "\n" not in text and Path(text).suffix.lower() in MOL_SUFFIXES | SMILES_SUFFIXES
+
+
 def is_rdkit_mol(value: Any) -> bool:
     """Whether ``value`` is an ``rdkit.Chem.Mol`` (False without importing RDKit needlessly)."""
     if type(value).__module__.split(".")[0] != "rdkit":
@@ -169,7 +175,7 @@ def parse_molecule(source: Any) -> Molecule:
         raise MediaError("empty molecule: pass a SMILES string, a MOL block or a file path")
     if "\n" in text:
         return _from_molblock(source, _molblock_label(source))
-    if Path(text).suffix.lower() in MOL_SUFFIXES | SMILES_SUFFIXES:
+    if is_molecule_file(text):
         return _from_file(existing_path(text, "molecule file"))
     return _from_smiles(text, f"SMILES {text!r}")
 

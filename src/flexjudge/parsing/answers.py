@@ -42,7 +42,7 @@ REASONS = {
     "equal_scores": "equal scores where the format forbids them",
 }
 
-_THINK_CLOSE = "</think>"
+_THINK_CLOSE = protocol.THINK_CLOSE
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _END_TOKENS = re.compile(r"(?:\s*<\|(?:im_end|endoftext)\|>)+\s*$")
 _NUMBER = re.compile(r"^[+-]?(\d+)(?:\.(\d+))?$")

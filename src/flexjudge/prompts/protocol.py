@@ -125,6 +125,10 @@ MJ_BENCH_CRITERIA = {
 #: Assistant-turn prefix: the training targets start with it inside the loss region, so
 #: priming it at test time puts the model where training left it.
 THINK_PRIME = "<think>\n"
+#: The markup of the output format: reasoning closes with ``</think>``, each answer with
+#: ``</answer>`` (the system prompts above describe it).
+THINK_CLOSE = "</think>"
+ANSWER_CLOSE = "</answer>"
 
 #: Token appended after a closed reasoning block to force more thinking (s1-style budget forcing).
 BUDGET_FORCING_CUE = "Wait"

@@ -17,14 +17,14 @@ Rules:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flexjudge.errors import ConfigError, InputError
+from flexjudge.errors import ConfigError, InputError, OutputError
+from flexjudge.io import AtomicWriter, dump_json_line, read_jsonl, same_file
 
 SHARD_FIELD = "shard"
 _SHOW = 5  # offending items named in an error message
@@ -99,20 +99,21 @@ class RequestFile:
     """What every shard of one request file agrees on."""
 
     total: int
-    """Non-blank lines (counted as :func:`flexjudge.requests_io.read_requests` reads them)."""
+    """Non-blank lines (counted as :func:`flexjudge.io.read_jsonl` reads them)."""
     digest: str
     """The first 16 hex digits of the file's sha256."""
 
 
 def request_file(path: Path) -> RequestFile:
+    """The line count and digest of a request file (an InputError when it cannot be read)."""
+    from flexjudge.io import open_input
+    from flexjudge.io.jsonl import count_lines
+
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open_input(path, "request file") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    # Text mode, as read_requests reads it (universal newlines, str.strip).
-    with path.open(encoding="utf-8", errors="replace") as text:
-        total = sum(1 for line in text if line.strip())
-    return RequestFile(total, h.hexdigest()[:16])
+    return RequestFile(count_lines(path), h.hexdigest()[:16])
 
 
 def shard_record(shard: Shard, position: int, source: RequestFile) -> dict[str, Any]:
@@ -142,9 +143,8 @@ def merge_outputs(output: Path, shard_files: Sequence[Path]) -> MergeResult:
     """
     if not shard_files:
         raise ConfigError("merge needs at least one shard output")
-    resolved = {p.resolve() for p in shard_files}
-    if output.resolve() in resolved:
-        raise ConfigError(f"the merged output {str(output)!r} is also one of the shard outputs")
+    if any(same_file(output, p) for p in shard_files):
+        raise OutputError(f"the merged output {str(output)!r} is also one of the shard outputs")
     common: dict[str, Any] | None = None
     seen: dict[int, tuple[str, int, Any]] = {}  # position -> (file, line, id)
     dups: list[str] = []
@@ -229,34 +229,21 @@ def merge_outputs(output: Path, shard_files: Sequence[Path]) -> MergeResult:
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    f"{path}:{lineno}: not valid JSON ({exc.msg}); a shard killed "
-                    "mid-write? re-run it to finish"
-                ) from None
-            if not isinstance(obj, dict):
-                raise InputError(f"{path}:{lineno}: expected a JSON object")
-            yield lineno, obj
+    for line in read_jsonl(path, what="shard output"):
+        if line.error is not None:
+            raise InputError(
+                f"{line.error.cause}; a shard killed mid-write? re-run it to finish",
+                path=path,
+                line=line.number,
+            )
+        yield line.number, line.value
 
 
 def _write_merged(output: Path, files: list[Path], total: int, count: int) -> None:
     """Round-robin over the (validated, ordered) shard files: position p is in file p % count."""
-    output.parent.mkdir(parents=True, exist_ok=True)
     readers = [_rows(p) for p in files]
-    tmp = output.with_name(output.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as out:
-            for pos in range(total):
-                _, obj = next(readers[pos % count])
-                obj.pop(SHARD_FIELD, None)
-                out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        os.replace(tmp, output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with AtomicWriter(output) as out:
+        for pos in range(total):
+            _, obj = next(readers[pos % count])
+            obj.pop(SHARD_FIELD, None)
+            out.write(dump_json_line(obj))

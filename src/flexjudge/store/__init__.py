@@ -3,7 +3,6 @@
 * :class:`Store` (:mod:`.db`): the SQLite file, its schema version, export and merging.
 * :class:`CachedEngine` (:mod:`.cached`): any engine, answering from the store first.
 * :mod:`.keys`: what a cache key covers.
-* :mod:`.shards`: which lines a shard judges, and merging shard outputs.
 
 Verdicts are not stored: they are recomputed from the cached completions (parsing and voting
 are cheap and deterministic).
@@ -12,7 +11,6 @@ are cheap and deterministic).
 from flexjudge.store.cached import CachedEngine, CacheStats
 from flexjudge.store.db import MIGRATIONS, SCHEMA_VERSION, Entry, Store, StoreCounts
 from flexjudge.store.keys import KEY_VERSION, engine_identity, folder_fingerprint
-from flexjudge.store.shards import Shard, merge_outputs, resolve_shard
 
 __all__ = [
     "KEY_VERSION",
@@ -21,11 +19,8 @@ __all__ = [
     "CacheStats",
     "CachedEngine",
     "Entry",
-    "Shard",
     "Store",
     "StoreCounts",
     "engine_identity",
     "folder_fingerprint",
-    "merge_outputs",
-    "resolve_shard",
 ]

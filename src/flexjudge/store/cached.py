@@ -65,9 +65,7 @@ class CachedEngine(Engine):
         return self.engine.render(request)
 
     def check(self, request: ChatRequest) -> None:
-        check = getattr(self.engine, "check", None)
-        if check is not None:
-            check(request)
+        self.engine.check(request)
 
     def close(self) -> None:
         self.engine.close()

@@ -21,6 +21,7 @@ Rules:
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from flexjudge.engines.base import Completion
-from flexjudge.errors import ConfigError
+from flexjudge.errors import ConfigError, OutputError
 
 #: The schema this code reads and writes.
 SCHEMA_VERSION = 1
@@ -91,29 +92,56 @@ class StoreCounts:
 
 
 class Store:
-    """An open result store. ``timeout``: seconds to wait for another writer's lock."""
+    """An open result store. ``timeout``: seconds to wait for another writer's lock.
 
-    def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
+    ``lock=True`` (what a run takes) holds an advisory lock on ``STORE.lock`` for as long as
+    the store is open: a second run on the same store fails at once, naming the process that
+    holds it, instead of two runs interleaving their outputs. Shards of one run write their own
+    stores, so they never contend for a lock.
+    """
+
+    def __init__(self, path: str | Path, *, timeout: float = 60.0, lock: bool = False) -> None:
         self.path = Path(path)
         self.timeout = timeout
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock: StoreLock | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot create the store folder {str(self.path.parent)!r}: {exc.strerror or exc}"
+            ) from exc
+        if self.path.is_dir():
+            raise ConfigError(f"the store {str(self.path)!r} is a folder; pass a file path")
+        if lock:
+            self._lock = StoreLock(self.path)
         try:
             # isolation_level=None: autocommit, transactions are explicit and short.
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as exc:
+            self._release()
             raise ConfigError(f"cannot open the store {str(self.path)!r}: {exc}") from exc
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._wal()
             self._db.execute("PRAGMA synchronous = NORMAL")  # WAL: safe against process crashes
             self._init_schema()
+        except sqlite3.OperationalError as exc:
+            self._db.close()
+            self._release()
+            if "readonly" in str(exc) or "unable to open" in str(exc) or "disk" in str(exc):
+                raise OutputError(f"cannot write the store {str(self.path)!r}: {exc}") from exc
+            raise ConfigError(
+                f"{str(self.path)!r} is not a flexjudge store ({exc}); pass another --store path"
+            ) from exc
         except sqlite3.DatabaseError as exc:
             self._db.close()
+            self._release()
             raise ConfigError(
                 f"{str(self.path)!r} is not a flexjudge store ({exc}); pass another --store path"
             ) from exc
         except BaseException:
             self._db.close()
+            self._release()
             raise
 
     # -- opening ---------------------------------------------------------------------------
@@ -318,7 +346,15 @@ class Store:
 
     # -- lifetime --------------------------------------------------------------------------
     def close(self) -> None:
-        self._db.close()
+        try:
+            self._db.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
 
     def __enter__(self) -> Store:
         return self
@@ -342,3 +378,42 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+class StoreLock:
+    """An advisory ``flock`` on ``STORE.lock`` holding the owner's pid (POSIX only; elsewhere
+    the lock is skipped, as flock does not exist there)."""
+
+    def __init__(self, store: Path) -> None:
+        self.path = store.with_name(store.name + ".lock")
+        self._fh: Any = None
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        try:
+            fh = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(
+                f"cannot create the store lock {str(self.path)!r}: {exc.strerror or exc}"
+            ) from exc
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            fh.close()
+            raise OutputError(
+                f"the store {str(store)!r} is in use by another run (process {holder}); wait "
+                "for it to finish, or pass another --store / --output"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            fh.close()  # closing the descriptor releases the flock
