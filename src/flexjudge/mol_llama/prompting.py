@@ -61,13 +61,17 @@ def pampa_judge_messages(response: str, per_molecule: int = 8) -> list[dict[str,
 def pairwise_judge_messages(
     question: str, answer1: str, answer2: str, per_molecule: int = 8
 ) -> list[dict[str, str]]:
-    """System and user messages of the pairwise DPO-labelling judge. ``question`` names its
-    molecule with one ``<mol>``; generation is primed with ``<think>`` (:data:`THINK_PREFILL`)."""
-    user = (
-        PAIRWISE_JUDGE_USER.replace("<<QUESTION>>", expand_mol_tokens(question, per_molecule))
-        .replace("<<ANSWER1>>", answer1)
-        .replace("<<ANSWER2>>", answer2)
-    )
+    """System and user messages of the pairwise DPO-labelling judge. ``question`` names each
+    molecule with one ``<mol>`` (expanded here); generation is primed with ``<think>``
+    (``protocol_texts.THINK_PREFILL``)."""
+    # One pass over the template, so an answer that contains "<<ANSWER2>>" stays as written
+    # (the original's chained str.replace would substitute inside it).
+    slots = {
+        "<<QUESTION>>": expand_mol_tokens(question, per_molecule),
+        "<<ANSWER1>>": answer1,
+        "<<ANSWER2>>": answer2,
+    }
+    user = re.sub("|".join(map(re.escape, slots)), lambda m: slots[m.group(0)], PAIRWISE_JUDGE_USER)
     return [
         {"role": "system", "content": PAIRWISE_JUDGE_SYSTEM},
         {"role": "user", "content": user},
