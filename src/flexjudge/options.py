@@ -30,6 +30,8 @@ class OptionSpec:
     short: str | None = None
     flag: str | None = None
     multiple: bool = False
+    #: Where the value goes, when that is not ``name`` (e.g. TRL's ``learning_rate`` for ``lr``).
+    target: str | None = None
 
     @property
     def cli_flag(self) -> str:
@@ -44,6 +46,7 @@ def option(
     short: str | None = None,
     flag: str | None = None,
     cli: bool = True,
+    target: str | None = None,
 ) -> Any:
     """A dataclass field that declares a setting (see :func:`specs_of`)."""
     meta = {
@@ -52,6 +55,7 @@ def option(
         "short": short,
         "flag": flag,
         "cli": cli,
+        "target": target,
     }
     return field(default=default, metadata={"option": meta})
 
@@ -93,6 +97,7 @@ def specs_of(cls: type) -> list[OptionSpec]:
                 meta["short"],
                 meta["flag"],
                 multiple,
+                meta["target"],
             )
         )
     return out

@@ -22,10 +22,11 @@ def click_option(spec: OptionSpec, *, show_default: bool = True) -> Callable[[F]
     names = [spec.cli_flag] + ([spec.short] if spec.short else [])
     kwargs: dict[str, Any] = {"help": spec.help, "show_default": show_default}
     if spec.type is bool:
+        if spec.default is False:  # a plain switch: --lora
+            return click.option(*names, spec.name, is_flag=True, help=spec.help)
         base = spec.cli_flag.removeprefix("--")
-        names = [f"--{base}/--no-{base}"]
-        kwargs["default"] = spec.default
-        return click.option(*names, spec.name, **kwargs)
+        kwargs.update(default=spec.default, show_default=spec.default is not None)
+        return click.option(f"--{base}/--no-{base}", spec.name, **kwargs)
     kwargs["default"] = spec.default
     if spec.default is None:
         kwargs["show_default"] = False
