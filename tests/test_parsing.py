@@ -16,6 +16,7 @@ SINGLE5 = AnswerSpec(Task.SCORE, 1, Scale.parse("1-5"))
 MOS = AnswerSpec(Task.SCORE, 1, Scale.parse("1.0-5.0"))
 BATCH3 = AnswerSpec(Task.BATCH, 3, Scale.parse("1-10"))
 LABEL = AnswerSpec(Task.LABEL, 1, Scale.parse("1-10"))
+SCORE10 = AnswerSpec(Task.SCORE, 1, Scale.parse("1-10"))
 
 
 @pytest.mark.parametrize(
@@ -34,7 +35,6 @@ LABEL = AnswerSpec(Task.LABEL, 1, Scale.parse("1-10"))
             None,
         ),
         ("r</think><answer>[[B>A]]</answer>", LABEL, None, "[[B>A]]"),
-        ("r</think><answer>[[a=b=good]]</answer>", LABEL, None, "[[A=B=Good]]"),
         ("r</think><answer>[[B<A]]</answer>", LABEL, None, "[[A>B]]"),
         # the example quoted while thinking is not the answer: only what follows </think> counts
         (
@@ -82,6 +82,17 @@ def test_valid_outputs(text, spec, scores, label):
         ("r</think><answer>5</answer><answer>5</answer>", PAIR_NO_TIE, "equal_scores"),
         ("r</think><answer>5</answer><answer>5</answer><answer>2</answer>", BATCH3, "equal_scores"),
         ("r</think><answer>[[A>C]]</answer>", LABEL, "unknown_label"),
+        # The grammar (parsing/answers.py): labels are case-sensitive, digits ASCII, no sign,
+        # and only ASCII white space separates answers.
+        ("r</think><answer>[[a=b=good]]</answer>", LABEL, "unknown_label"),
+        ("r</think><answer>[[b<a]]</answer>", LABEL, "unknown_label"),
+        ("r</think><answer>1\u0660</answer>", SCORE10, "not_a_number"),
+        ("r</think><answer>\u0667</answer>", SCORE10, "not_a_number"),
+        ("r</think><answer>-0</answer>", SCORE10, "not_a_number"),
+        ("r</think><answer>+7</answer>", SCORE10, "not_a_number"),
+        ("r</think><answer>7e0</answer>", SCORE10, "not_a_number"),
+        ("r</think><answer>\u001c7</answer>", SCORE10, "not_a_number"),
+        ("r</think><answer>7</answer>\u0085", SCORE10, "stray_text"),
         ("r</think><answer>[[A=B]]</answer>", LABEL, "unknown_label"),
         ("r</think><answer>A is better</answer>", LABEL, "unknown_label"),
     ],

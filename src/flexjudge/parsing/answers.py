@@ -1,19 +1,25 @@
 """Read a judge's output: the reasoning, then the answers.
 
-The rules, strict on purpose (the official scripts took the first digits found anywhere,
-quotes of the prompt's example inside ``<think>`` included):
+The grammar, strict on purpose (the official scripts took the first digits found anywhere,
+quotes of the prompt's example inside ``<think>`` included). This docstring is the one place it
+is written down; the README points here.
 
 1. **Reasoning ends at the last ``</think>``.** Everything before it is reasoning; only the
    text after it is read for answers, so an ``<answer>`` quoted while thinking never counts.
    When the prompt did not prime ``<think>``, the output must open with it.
 2. **After ``</think>`` there are answers and nothing else**: exactly as many
    ``<answer>…</answer>`` blocks as the format needs (1 for score and label, 2 for pairwise,
-   one per response for batch), separated only by white space. A trailing end-of-turn token
-   (``<|im_end|>``, ``<|endoftext|>``) is tolerated since some engines return it.
-3. **Values must fit the format**: scores are numbers inside the scale, integers on an
-   integer scale and at most the scale's decimals otherwise; labels are one of the four
-   offered verdicts (``[[B<A]]`` and ``[[A<B]]`` are read as the same verdicts written the
-   other way round); a batch may not repeat a score (the prompt forbids it, and a ranking
+   one per response for batch), separated only by ASCII white space (space, tab, CR, LF). A
+   trailing end-of-turn token (``<|im_end|>``, ``<|endoftext|>``) is tolerated since some
+   engines return it.
+3. **A score** is ASCII digits with an optional ASCII ``.`` and digits: ``7``, ``3.8``,
+   ``10.0``; no sign, no exponent, no other script's digits (``٧`` or ``1٠`` are not numbers),
+   surrounded by nothing but ASCII white space inside its ``<answer>``. It must lie inside the
+   scale, be an integer on an integer scale and have at most the scale's decimals otherwise.
+4. **A label** is one of the four offered verdicts spelt exactly - ``[[A>B]]``, ``[[B>A]]``,
+   ``[[A=B=Good]]``, ``[[A=B=Bad]]`` - or ``[[B<A]]`` / ``[[A<B]]``, the first two written the
+   other way round. Case matters (``[[a>b]]`` is not a verdict), as in the prompt.
+5. **Across answers**: a batch may not repeat a score (the prompt forbids it, and a ranking
    would not follow); a pairwise judgement without ties may not give equal scores.
 
 Anything else is an invalid parse with a reason code from :data:`REASONS` and the raw text
@@ -44,8 +50,11 @@ REASONS = {
 
 _THINK_CLOSE = protocol.THINK_CLOSE
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-_END_TOKENS = re.compile(r"(?:\s*<\|(?:im_end|endoftext)\|>)+\s*$")
-_NUMBER = re.compile(r"^[+-]?(\d+)(?:\.(\d+))?$")
+_END_TOKENS = re.compile(r"(?:[ \t\r\n]*<\|(?:im_end|endoftext)\|>)+[ \t\r\n]*$")
+_NUMBER = re.compile(r"^([0-9]+)(?:\.([0-9]+))?$")
+#: White space the grammar allows around and between answers: ASCII only (str.strip would also
+#: take U+001C, U+0085 and the like).
+_ASCII_SPACE = " \t\r\n"
 _LABEL_ALIASES = {"[[B<A]]": "[[A>B]]", "[[A<B]]": "[[B>A]]"}
 
 
@@ -93,7 +102,7 @@ def parse_output(text: str, spec: AnswerSpec, *, primed: bool = True) -> Parsed:
         return _invalid("empty")
     body = text
     if not primed:
-        stripped = body.lstrip()
+        stripped = body.lstrip(_ASCII_SPACE)
         if not stripped.startswith("<think>"):
             return _invalid("no_think_open")
         body = stripped[len("<think>") :]
@@ -106,23 +115,21 @@ def parse_output(text: str, spec: AnswerSpec, *, primed: bool = True) -> Parsed:
     if not answers:
         return _invalid("no_answer", reasoning)
     leftover = _ANSWER.sub("", tail)
-    if leftover.strip():
+    if leftover.strip(_ASCII_SPACE):
         return _invalid("stray_text", reasoning, repr(leftover.strip()[:60]))
     if len(answers) != spec.count:
         return _invalid("answer_count", reasoning, f"expected {spec.count}, got {len(answers)}")
-    values = [m.group(1).strip() for m in answers]
+    values = [m.group(1).strip(_ASCII_SPACE) for m in answers]
     if spec.task is Task.LABEL:
         return _parse_label(values[0], reasoning)
     return _parse_scores(values, spec, reasoning)
 
 
 def _parse_label(value: str, reasoning: str) -> Parsed:
-    canon = {label.lower(): label for label in protocol.LABELS}
     label = _LABEL_ALIASES.get(value, value)
-    found = canon.get(label.lower())
-    if found is None:
+    if label not in protocol.LABELS:
         return _invalid("unknown_label", reasoning, repr(value[:40]))
-    return Parsed(True, reasoning, label=found)
+    return Parsed(True, reasoning, label=label)
 
 
 def _parse_scores(values: list[str], spec: AnswerSpec, reasoning: str) -> Parsed:

@@ -5,11 +5,12 @@ One function, :func:`build_chat`, serves judging, training targets' prompts, ben
 here is flexjudge's own.
 
 Injection: instruction, response, criteria and reference text is user data. Anything in it
-that looks like our markup (``<think>``, ``</answer>``, ``[[A>B]]``) or a chat-template token
-(``<|im_end|>``, ``<|image_pad|>``) is *neutralised* by :func:`neutralize` before it enters the
-prompt: ASCII angle brackets become ‹ › and double square brackets become ⟦ ⟧. The text stays
-readable to the judge, but it can no longer close a turn, inject an image slot, or be read
-back by the parser as a verdict.
+that looks like our markup (``<think>``, ``</answer>``, a verdict label such as ``[[A>B]]``)
+or a chat-template token (``<|im_end|>``, ``<|image_pad|>``) is *neutralised* by
+:func:`neutralize` before it enters the prompt: its ASCII angle brackets become ‹ › and a
+label's double square brackets become ⟦ ⟧. The text stays readable to the judge, but it can no
+longer close a turn, inject an image slot, or be read back by the parser as a verdict. Nothing
+else is touched: double brackets in code (``df[["a"]]``, ``[[ -f x ]]``) stay as written.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from flexjudge.request import Candidate, JudgeRequest, Scale, Task, letter
 
 _MARKUP_TAG = re.compile(r"<\s*(/?)\s*(think|answer|tool_call|tool_response)\s*>", re.IGNORECASE)
 _TEMPLATE_TOKEN = re.compile(r"<\|([^<>|]{0,64})\|>")
-_BRACKET_LABEL = re.compile(r"\[\[([^\[\]]{0,64})\]\]")
+#: Verdict labels in any spelling a model might normalise to one the parser accepts
+#: (``[[A>B]]``, ``[[ b < a ]]``, ``[[A=B=good]]``, ``[[A=B]]``). Other double brackets - code
+#: such as ``df[["a", "b"]]`` or bash ``[[ -f x ]]`` - are left exactly as written.
+_BRACKET_LABEL = re.compile(
+    r"\[\[(\s*(?:[AB]\s*[<>]\s*[AB]|A\s*=\s*B(?:\s*=\s*(?:Good|Bad))?)\s*)\]\]", re.IGNORECASE
+)
 # Partial forms that a tokenizer would still map to special tokens are handled by the
 # full-token rule; lone "<|" is harmless once no complete token can be formed.
 
