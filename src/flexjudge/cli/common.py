@@ -3,10 +3,18 @@ stdout that is exactly one document."""
 
 from __future__ import annotations
 
+import errno
 import json
-from typing import Any
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
+
+from flexjudge.errors import FlexJudgeError
+from flexjudge.redact import redact
 
 
 def info(message: str) -> None:
@@ -17,3 +25,44 @@ def info(message: str) -> None:
 def echo_json(obj: Any) -> None:
     """``obj`` as one JSON document on stdout (never NaN: it is not JSON)."""
     click.echo(json.dumps(obj, ensure_ascii=False, allow_nan=False, default=str))
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One ``error:`` line on stderr (secrets redacted), then exit ``code``."""
+    click.echo(f"error: {redact(message)}", err=True)
+    sys.exit(code)
+
+
+def run_guarded(call: Callable[[], Any]) -> Any:
+    """Run a command body with the error contract of every flexjudge command:
+
+    * a flexjudge error (bad input, bad setting, unreadable media, an output that cannot be
+      written, a model that cannot load) -> one ``error:`` line, exit 2;
+    * an operating-system error (a full disk, a read-only folder, permissions) -> one line
+      naming the file and the cause, exit 2;
+    * Ctrl-C -> exit 130; any other exception is a flexjudge bug: one line saying so, exit 1
+      (``FLEXJUDGE_TRACEBACK=1`` prints the traceback).
+    """
+    try:
+        return call()
+    except FlexJudgeError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        cause = exc.strerror or errno.errorcode.get(exc.errno or 0, "") or str(exc)
+        fail(f"{cause}{where}")
+    except RecursionError:
+        fail("the input is nested too deeply to read")
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+        raise
+    except Exception as exc:
+        if os.environ.get("FLEXJUDGE_TRACEBACK"):
+            traceback.print_exc()
+        fail(
+            f"unexpected {type(exc).__name__}: {exc} (a flexjudge bug: please report it; "
+            "FLEXJUDGE_TRACEBACK=1 shows the traceback)",
+            code=1,
+        )

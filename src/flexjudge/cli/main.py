@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from flexjudge.cli.common import run_guarded
 from flexjudge.cli.curate_cmd import curate
 from flexjudge.cli.demo_cmd import demo
 from flexjudge.cli.eval_cmd import eval_command
@@ -16,18 +16,13 @@ from flexjudge.cli.merge_cmd import merge
 from flexjudge.cli.report_cmd import report
 from flexjudge.cli.run_cmd import run
 from flexjudge.cli.train_cmd import train
-from flexjudge.errors import FlexJudgeError
 
 
 class _Group(click.Group):
-    """Turns flexjudge's own errors into one clear line and exit status 2."""
+    """Every command under the one error contract (:func:`flexjudge.cli.common.run_guarded`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except FlexJudgeError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+        return run_guarded(lambda: super(_Group, self).invoke(ctx))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -17,8 +17,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from flexjudge.cli.common import run_guarded
 from flexjudge.cli.declared import add_options, layer_yaml
-from flexjudge.errors import FlexJudgeError
 from flexjudge.options import specs_of
 from flexjudge.train.recipe import SFTRecipe
 
@@ -146,15 +146,17 @@ def train(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m flexjudge.train``: the command, with flexjudge errors as one line, exit 2."""
-    try:
-        train.main(args=argv, prog_name="python -m flexjudge.train", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except FlexJudgeError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    """``python -m flexjudge.train``: the command, under the error contract of every command
+    (:func:`flexjudge.cli.common.run_guarded`)."""
+
+    def call() -> None:
+        try:
+            train.main(args=argv, prog_name="python -m flexjudge.train", standalone_mode=False)
+        except click.exceptions.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+
+    run_guarded(call)

@@ -120,6 +120,20 @@ def _json_type(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def _first_line(raw: bytes, path: str | os.PathLike[str], what: str) -> bytes:
+    """The first line without a UTF-8 BOM; a UTF-16/32 file is refused whole."""
+    for bom, name in _WIDE_BOMS.items():
+        if raw.startswith(bom):
+            raise InputError(f"{what} is {name}-encoded; save it as UTF-8", path=path)
+    raw = raw.removeprefix(_UTF8_BOM)
+    if b"\x00" in raw:
+        raise InputError(
+            f"{what} holds NUL bytes (UTF-16 without a byte-order mark?); save it as UTF-8",
+            path=path,
+        )
+    return raw
+
+
 def read_jsonl(
     path: str | os.PathLike[str], *, objects: bool = True, what: str = "file"
 ) -> Iterator[JsonLine]:
@@ -128,28 +142,19 @@ def read_jsonl(
     with open_input(path, what) as fh:
         for number, raw in enumerate(fh, start=1):
             if number == 1:
-                for bom, name in _WIDE_BOMS.items():
-                    if raw.startswith(bom):
-                        raise InputError(f"{what} is {name}-encoded; save it as UTF-8", path=path)
-                raw = raw.removeprefix(_UTF8_BOM)
-                if b"\x00" in raw:
-                    raise InputError(
-                        f"{what} holds NUL bytes (UTF-16 without a byte-order mark?); save it "
-                        "as UTF-8",
-                        path=path,
-                    )
+                raw = _first_line(raw, path, what)
             if not raw.strip():
                 continue
             yield parse_json_line(raw, number=number, path=path, objects=objects)
 
 
-def count_lines(path: str | os.PathLike[str]) -> int:
+def count_lines(path: str | os.PathLike[str], what: str = "file") -> int:
     """How many lines :func:`read_jsonl` yields for ``path`` (non-blank ones), without parsing."""
     n = 0
-    with open_input(path) as fh:
+    with open_input(path, what) as fh:
         for number, raw in enumerate(fh, start=1):
             if number == 1:
-                raw = raw.removeprefix(_UTF8_BOM)
+                raw = _first_line(raw, path, what)
             n += bool(raw.strip())
     return n
 

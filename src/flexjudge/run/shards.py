@@ -113,7 +113,7 @@ def request_file(path: Path) -> RequestFile:
     with open_input(path, "request file") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    return RequestFile(count_lines(path), h.hexdigest()[:16])
+    return RequestFile(count_lines(path, "request file"), h.hexdigest()[:16])
 
 
 def shard_record(shard: Shard, position: int, source: RequestFile) -> dict[str, Any]:
