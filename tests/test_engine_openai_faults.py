@@ -173,12 +173,17 @@ def test_retry_after_beyond_the_cap_fails_at_once(server):
     assert len(server.requests_to("throttle", "3600")) == 1 and elapsed < SLACK
 
 
-def test_rate_limits_are_retried_within_the_bound_and_do_not_trip_the_breaker(server):
-    e = engine(server.url("throttle", "0.2"), max_retries=2, breaker_threshold=1)
+def test_rate_limits_are_retried_within_the_bound_and_count_once_per_request(server):
+    e = engine(server.url("throttle", "0.2"), max_retries=2, breaker_threshold=2)
     elapsed, out = timed(lambda: e.generate([chat()], P1))
     assert isinstance(out, EngineError) and "giving up after 3 attempts (HTTP 429" in str(out)
     assert len(server.requests_to("throttle", "0.2")) == 3 and 0.39 <= elapsed < SLACK
-    assert not e.breaker.is_open  # a 429 is a live server asking to slow down
+    # a 429 is a live server asking to slow down: only a request that ran out of attempts
+    # on it counts towards the breaker, once
+    assert e.breaker.failures == 1 and not e.breaker.is_open
+    with pytest.raises(EngineError):
+        e.generate([chat()], P1)
+    assert e.breaker.is_open
 
 
 # -- the circuit breaker ----------------------------------------------------------------------

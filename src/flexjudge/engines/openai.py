@@ -101,9 +101,10 @@ class OpenAIEngine(Engine):
         retry_after_cap: the longest ``Retry-After`` (seconds or an HTTP date) honoured, in
             seconds (>= 0). A server asking for a longer wait fails the request at once with
             :class:`~flexjudge.errors.ServerUnavailable`.
-        breaker_threshold: consecutive failed requests (transient failures and malformed
-            answers; not 429s, which a live server sends) after which the circuit breaker
-            opens and the remaining requests fail at once (>= 1).
+        breaker_threshold: consecutive failed attempts (transient failures and malformed
+            answers; a 429 only when it ends a request's last attempt, since a live server
+            sends it) after which the circuit breaker opens and the remaining requests fail at
+            once (>= 1).
         breaker_cooldown: seconds the breaker stays open before one probe request is let
             through; its success closes the breaker (>= 0).
         total_timeout: an optional budget in seconds for one :meth:`generate` call (> 0).
@@ -389,6 +390,8 @@ class OpenAIEngine(Engine):
             if outcome.counts:
                 self.breaker.failure(last)
             if attempt == self.max_retries:
+                if not outcome.counts:  # rate-limited on every attempt: now it counts, once
+                    self.breaker.failure(last)
                 break
             wait = outcome.retry_after
             if wait is None:
