@@ -17,13 +17,13 @@ A row is one question, two answers and the reference score pair (JudgeLM-100K: G
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flexjudge.errors import ConfigError, InputError
+from flexjudge.io import read_jsonl
 
 #: JudgeLM-100K's field names, which are also the canonical names of a mapping.
 CORPUS_FIELDS = ("question_id", "question_body", "answer1_body", "answer2_body", "score")
@@ -118,36 +118,29 @@ def read_corpus(
     names = field_names(fields)
     if limit is not None and limit < 1:
         raise ConfigError(f"limit must be at least 1, got {limit}")
-    try:
-        fh = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read corpus {str(path)!r}: {exc}") from exc
     items: list[CorpusItem] = []
     malformed: list[str] = []
     first_line: dict[str, int] = {}
     n_rows = 0
-    with fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            if limit is not None and n_rows >= limit:
-                break
-            n_rows += 1
-            try:
-                item = _item(json.loads(line), names, number)
-                if item.question_id in first_line:
-                    raise ValueError(
-                        f"duplicate {names['question_id']!r} {item.question_id!r} "
-                        f"(first on line {first_line[item.question_id]})"
-                    )
-            except (ValueError, json.JSONDecodeError) as exc:  # JSONDecodeError is a ValueError
-                cause = (
-                    f"not JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
+    for line in read_jsonl(path, what="corpus"):
+        if limit is not None and n_rows >= limit:
+            break
+        n_rows += 1
+        if line.error is not None:
+            malformed.append(f"line {line.number}: {line.error.cause}")
+            continue
+        try:
+            item = _item(line.value, names, line.number)
+            if item.question_id in first_line:
+                raise ValueError(
+                    f"duplicate {names['question_id']!r} {item.question_id!r} "
+                    f"(first on line {first_line[item.question_id]})"
                 )
-                malformed.append(f"line {number}: {cause}")
-                continue
-            first_line[item.question_id] = number
-            items.append(item)
+        except ValueError as exc:
+            malformed.append(f"line {line.number}: {exc}")
+            continue
+        first_line[item.question_id] = line.number
+        items.append(item)
     if malformed and not skip_malformed:
         shown = "; ".join(malformed[:_SHOWN]) + ("; ..." if len(malformed) > _SHOWN else "")
         raise InputError(

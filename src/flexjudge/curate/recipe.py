@@ -60,6 +60,7 @@ from flexjudge.curate.corpus import Corpus, CorpusItem
 from flexjudge.curate.lengths import TokenCounter, WhitespaceCounter, length_summary
 from flexjudge.curate.teacher import TEACHER_SPEC, Trace, teacher_request
 from flexjudge.errors import ConfigError, InputError
+from flexjudge.io import atomic_write_text
 from flexjudge.parsing import AnswerSpec, parse_output
 from flexjudge.prompts import neutralize
 from flexjudge.prompts.protocol import THINK_PRIME
@@ -394,6 +395,4 @@ def curate(
 def write_result(result: CurateResult, rows_path: str | Path, stats_path: str | Path) -> None:
     """Write the training rows (JSONL, ``flexjudge train --data``) and the stats (JSON)."""
     write_rows(rows_path, result.rows)
-    Path(stats_path).write_text(
-        json.dumps(result.stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    atomic_write_text(stats_path, json.dumps(result.stats, indent=2, ensure_ascii=False) + "\n")

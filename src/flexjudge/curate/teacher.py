@@ -29,6 +29,7 @@ from pathlib import Path
 from flexjudge.curate.corpus import CorpusItem
 from flexjudge.engines.base import Engine, SamplingParams
 from flexjudge.errors import ConfigError, EngineError, InputError
+from flexjudge.io import read_jsonl
 from flexjudge.parsing import AnswerSpec
 from flexjudge.prompts import build_chat
 from flexjudge.request import JudgeRequest, Scale, Task
@@ -114,24 +115,34 @@ def _repair_tail(path: Path) -> bool:
     return True
 
 
+def _ends_mid_line(path: Path) -> bool:
+    """Whether the file's last line lacks its newline (a write cut off by a kill)."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return False
+        with path.open("rb") as fh:
+            fh.seek(size - 1)
+            return fh.read(1) != b"\n"
+    except OSError:
+        return False  # read_jsonl names the problem
+
+
 def read_traces(path: str | Path) -> list[Trace]:
     """Read a trace file. Repeated (id, seed) keys keep the first row. A last line without a
     final newline (a killed write) is ignored; any other bad line raises InputError."""
     path = Path(path)
-    try:
-        data = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read traces {str(path)!r}: {exc}") from exc
-    lines = data.split("\n")
-    if lines and lines[-1] != "":
-        lines = lines[:-1]  # cut off mid-write
+    cut_off = _ends_mid_line(path)
+    lines = list(read_jsonl(path, what="trace file"))
+    if cut_off and lines:
+        lines = lines[:-1]  # a write cut off by a kill
     traces: list[Trace] = []
     seen: set[tuple[str, int]] = set()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for line in lines:
+        if line.error is not None:
+            raise line.error
+        row = line.value
         try:
-            row = json.loads(line)
             trace = Trace(
                 str(row["question_id"]),
                 int(row["seed"]),
@@ -139,10 +150,8 @@ def read_traces(path: str | Path) -> list[Trace]:
                 str(row.get("finish_reason", "")),
                 int(row.get("n_tokens", 0)),
             )
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise InputError(
-                f"traces {path}: line {number} is not a trace row ({exc!s:.80})"
-            ) from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"not a trace row ({exc!s:.80})", path=path, line=line.number) from exc
         key = (trace.question_id, trace.seed)
         if key not in seen:
             seen.add(key)
@@ -244,26 +253,13 @@ def import_official(items: Sequence[CorpusItem], path: str | Path, seed: int = 0
     contains its item's question and both answers (white space at their ends aside).
     """
     path = Path(path)
-    try:
-        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    except OSError as exc:
-        raise InputError(f"cannot read teacher outputs {str(path)!r}: {exc}") from exc
     rows = []
-    for number, line in enumerate(lines, 1):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"teacher outputs {path}: row {number} is not JSON ({exc.msg})"
-            ) from exc
-        if (
-            not isinstance(row, dict)
-            or not isinstance(row.get("prompt"), str)
-            or not isinstance(row.get("text"), str)
-        ):
-            raise InputError(
-                f"teacher outputs {path}: row {number} lacks string 'prompt' and 'text'"
-            )
+    for line in read_jsonl(path, what="teacher outputs"):
+        if line.error is not None:
+            raise line.error
+        row = line.value
+        if not isinstance(row.get("prompt"), str) or not isinstance(row.get("text"), str):
+            raise InputError("lacks string 'prompt' and 'text'", path=path, line=line.number)
         rows.append(row)
     if len(rows) != len(items):
         raise InputError(

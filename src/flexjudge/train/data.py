@@ -3,7 +3,6 @@ uses, the target from :func:`~flexjudge.prompts.format_target`, which the parser
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from flexjudge.engines.base import ChatRequest
 from flexjudge.errors import InputError
+from flexjudge.io import AtomicWriter, dump_json_line, read_jsonl
 from flexjudge.prompts import build_chat, format_target
 from flexjudge.request import JudgeRequest
 
@@ -82,25 +82,17 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
     (``train_sft`` ignores them). Blank lines are skipped. Any bad line raises
     :class:`InputError` naming the first one and how many there are."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read training data {str(path)!r}: {exc}") from exc
     rows: list[dict[str, Any]] = []
     bad: list[str] = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+    for line in read_jsonl(path, what="training data"):
+        if line.error is not None:
+            bad.append(f"line {line.number}: {line.error.cause}")
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.append(f"line {number}: not JSON ({exc.msg})")
-            continue
-        problem = _row_problem(row)
+        problem = _row_problem(line.value)
         if problem:
-            bad.append(f"line {number}: {problem}")
+            bad.append(f"line {line.number}: {problem}")
         else:
-            rows.append(row)
+            rows.append(line.value)
     if bad:
         raise InputError(
             f"{path}: {len(bad)} of {len(bad) + len(rows)} rows are malformed (first: {bad[0]})"
@@ -111,12 +103,10 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
 
 
 def write_rows(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
-    """Write rows as JSONL (UTF-8, one per line); returns how many were written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write rows as JSONL (UTF-8, one per line), atomically; returns how many were written."""
     n = 0
-    with path.open("w", encoding="utf-8") as fh:
+    with AtomicWriter(path) as out:
         for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(dump_json_line(row))
             n += 1
     return n
