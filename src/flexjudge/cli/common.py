@@ -53,6 +53,9 @@ def run_guarded(call: Callable[[], Any]) -> Any:
         fail(f"{cause}{where}")
     except RecursionError:
         fail("the input is nested too deeply to read")
+    except click.UsageError as exc:  # a bad or missing option: one line, as for bad input
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        fail(f"{exc.format_message()}{where}")
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -18,8 +18,12 @@ def load_image(media: Any) -> Image.Image:
         return media.convert("RGB")
     if isinstance(media, (str, os.PathLike)):
         path = Path(media)
-        if not path.is_file():
+        if path.is_dir():
+            raise MediaError(f"image {str(path)!r} is a folder, not an image file")
+        if not path.exists():
             raise MediaError(f"image {str(path)!r} does not exist")
+        if not path.is_file():
+            raise MediaError(f"image {str(path)!r} is not a regular file (a FIFO or device?)")
         try:
             with Image.open(path) as im:
                 return im.convert("RGB")

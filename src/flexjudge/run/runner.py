@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flexjudge.errors import ConfigError
+from flexjudge.errors import ConfigError, InputError
 from flexjudge.io import AtomicWriter, check_distinct, dump_json_line
 from flexjudge.request import JudgeRequest
 from flexjudge.run.progress import RunProgress
@@ -132,7 +132,10 @@ def plan_run(
     check_distinct({"--output": output, "--store": store}, {"request": requests})
     if output.suffix == ".sqlite":
         raise ConfigError(f"--output {str(output)!r} ends in .sqlite: that is the store's suffix")
-    return RunPlan(requests, output, store, shard, request_file(requests))
+    source = request_file(requests)
+    if source.total == 0:
+        raise InputError("request file has no requests (every line is blank)", path=requests)
+    return RunPlan(requests, output, store, shard, source)
 
 
 def run_file(
