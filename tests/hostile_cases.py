@@ -90,9 +90,10 @@ def request_line_cases() -> list[LineCase]:
     # -- media list fields, in the request and in a response -------------------------------
     for field in ("images", "videos", "audios", "molecules"):
         for vname, value, expect in _NOT_A_LIST:
-            add(LineCase(f"{field} as {vname}", _j(_with(GOOD, **{field: value})), field))
+            named = f"{field} {expect}"
+            add(LineCase(f"{field} as {vname}", _j(_with(GOOD, **{field: value})), named))
             resp = {"text": "x", field: value}
-            add(LineCase(f"response {field} as {vname}", _j(_with(GOOD, responses=[resp])), field))
+            add(LineCase(f"response {field} as {vname}", _j(_with(GOOD, responses=[resp])), named))
         for vname, value, expect in _BAD_ITEMS:
             if field == "molecules":
                 expect = "molecules items"
