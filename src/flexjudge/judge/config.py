@@ -3,6 +3,7 @@ Python API (``Judge(..., votes=5)``), the CLI flags and the benchmark protocols 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,6 +40,16 @@ class JudgeConfig:
     )
     score_reduce: ScoreReduce = option("mean", "How votes' scores aggregate.")
     batch_size: int = option(8, "Requests per engine call (each brings votes x orders sequences).")
+    adaptive: bool = option(
+        False,
+        "Draw --votes in rounds and stop an item once the votes left cannot change its verdict "
+        "(flexjudge.judge.adaptive).",
+    )
+    adaptive_tolerance: float = option(
+        1.0,
+        "With --adaptive: a score item stops once the votes left cannot move its score by more "
+        "than this many scale points.",
+    )
     prime_think: bool = option(
         True, "Start the assistant turn with <think> (as the checkpoints were trained).", cli=False
     )
@@ -60,6 +71,11 @@ class JudgeConfig:
             )
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
+        tol = self.adaptive_tolerance
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < math.inf:
+            raise ConfigError(
+                f"adaptive_tolerance must be a number >= 0, got {self.adaptive_tolerance!r}"
+            )
         SamplingParams(
             temperature=self.temperature, top_p=self.top_p, max_new_tokens=self.max_new_tokens
         )  # validates the ranges

@@ -14,6 +14,7 @@ from itertools import islice
 
 from flexjudge.engines.base import ChatRequest, Completion, Engine, SamplingParams
 from flexjudge.errors import FlexJudgeError, ModelLoadError, ServerUnavailable
+from flexjudge.judge.adaptive import round_sizes, settled
 from flexjudge.judge.config import JudgeConfig
 from flexjudge.judge.voting import LABEL_WINNERS, aggregate
 from flexjudge.parsing import AnswerSpec, Parsed, parse_output
@@ -83,7 +84,9 @@ def _judge_chunk(
                 _View(
                     i,
                     order,
-                    build_chat(item, order, prime_think=config.prime_think),
+                    build_chat(
+                        item, order, prime_think=config.prime_think, native=engine.modalities
+                    ),
                     AnswerSpec.for_request(item),
                 )
                 for order in orders_for(item, config, start + i)
@@ -95,7 +98,10 @@ def _judge_chunk(
             continue
         views.extend(item_views)
 
-    completions = _generate_isolated(views, engine, config)
+    if config.adaptive:
+        completions = _generate_adaptive(views, chunk, engine, config)
+    else:
+        completions = _generate_isolated(views, engine, config)
     votes: dict[int, list[Vote]] = {}
     for view, comps in zip(views, completions):
         if isinstance(comps, Exception):
@@ -103,9 +109,7 @@ def _judge_chunk(
             assert isinstance(req, JudgeRequest)
             results[view.item] = Verdict.failed(req.id, req.task.value, f"engine failed: {comps}")
             continue
-        for c in comps:
-            parsed = parse_output(c.text, view.spec, primed=bool(view.chat.assistant_prefix))
-            votes.setdefault(view.item, []).append(make_vote(parsed, view.order, view.spec, c))
+        votes.setdefault(view.item, []).extend(_view_votes(view, comps))
     for i, item in enumerate(chunk):
         if results[i] is None and isinstance(item, JudgeRequest):
             results[i] = aggregate(
@@ -116,6 +120,59 @@ def _judge_chunk(
                 request_id=item.id,
             )
     return [r for r in results if r is not None]
+
+
+def _view_votes(view: _View, completions: Sequence[Completion]) -> list[Vote]:
+    primed = bool(view.chat.assistant_prefix)
+    return [
+        make_vote(parse_output(c.text, view.spec, primed=primed), view.order, view.spec, c)
+        for c in completions
+    ]
+
+
+def _generate_adaptive(
+    views: list[_View], chunk: Sequence[Item], engine: Engine, config: JudgeConfig
+) -> list[list[Completion] | Exception]:
+    """Adaptive voting (:mod:`flexjudge.judge.adaptive`): each round draws the next votes of
+    every view of the items still open, in one batch and under the round's own seed (so each
+    round is its own store entry, and a resumed run draws the same rounds); an item closes
+    once :func:`~flexjudge.judge.adaptive.settled`, or on an engine failure. Completions come
+    back per view in round order, as a run that never stopped would list them."""
+    drawn: list[list[Completion]] = [[] for _ in views]
+    failed: dict[int, Exception] = {}
+    by_item: dict[int, list[int]] = {}
+    for k, v in enumerate(views):
+        by_item.setdefault(v.item, []).append(k)
+    open_items, per_view = sorted(by_item), 0
+    for r, size in enumerate(round_sizes(config.votes)):
+        todo = [k for i in open_items for k in by_item[i]]
+        if not todo:
+            break
+        step = replace(config, votes=size, seed=config.seed + r, adaptive=False)
+        for k, comps in zip(todo, _generate_isolated([views[k] for k in todo], engine, step)):
+            if isinstance(comps, Exception):
+                failed[k] = comps
+            else:
+                drawn[k].extend(comps)
+        per_view += size
+        still = []
+        for i in open_items:
+            if any(k in failed for k in by_item[i]):
+                continue
+            req = chunk[i]
+            assert isinstance(req, JudgeRequest)
+            votes = [v for k in by_item[i] for v in _view_votes(views[k], drawn[k])]
+            if not settled(
+                votes,
+                req.task,
+                remaining=(config.votes - per_view) * len(by_item[i]),
+                scale=req.scale,
+                score_reduce=config.score_reduce,
+                tolerance=config.adaptive_tolerance,
+            ):
+                still.append(i)
+        open_items = still
+    return [failed.get(k, comps) for k, comps in enumerate(drawn)]
 
 
 def _generate_isolated(
