@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 class CircuitBreaker:
-    """Consecutive failed requests to one server. Open after ``threshold`` of them: requests
+    """Consecutive failed attempts at one server. Open after ``threshold`` of them: requests
     then fail at once, except one probe every ``cooldown`` seconds; a success closes it.
     Shared by every call on one engine (and thread-safe: a blocking :meth:`generate` inside a
     running loop runs on a worker thread)."""
@@ -54,7 +54,7 @@ class CircuitBreaker:
                 return True
             raise ServerUnavailable(
                 f"circuit breaker open for {self.url}: {self.failures} consecutive failed "
-                f"requests (last: {self.last}); not sending more for "
+                f"attempts (last: {self.last}); not sending more for "
                 f"{max(0.0, self.cooldown - waited):.0f} s"
             )
 
@@ -78,7 +78,7 @@ class CircuitBreaker:
             if self.opened_at is not None or self.failures >= self.threshold:
                 if self.opened_at is None:
                     log.warning(
-                        "%s: %d consecutive failed requests (last: %s); circuit breaker open",
+                        "%s: %d consecutive failed attempts (last: %s); circuit breaker open",
                         self.url,
                         self.failures,
                         why,
