@@ -42,10 +42,8 @@ processor pads the temporal patch itself by repeating the last frame.
 
 from __future__ import annotations
 
-import math
 import os
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -54,15 +52,17 @@ import numpy as np
 
 from flexjudge.errors import ConfigError, MediaError
 from flexjudge.media._common import check_positive, existing_path, first_line, require
+from flexjudge.media.video_sampling import (
+    PATCH_FACTOR,
+    FramePicker,
+    frame_pixel_budget,
+    measured_fps,
+    sample_times,
+    smart_resize,
+)
 
-#: Qwen2.5-VL's vision patch (14) times the 2x2 token merge: every side is a multiple of it.
-PATCH_FACTOR = 28
-#: Qwen's smart_resize refuses aspect ratios beyond this.
-MAX_ASPECT_RATIO = 200
 #: Frame-image suffixes recognised in a frame folder.
 FRAME_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
-#: Tolerance when matching frame times to grid times (seconds).
-_EPS = 1e-3
 
 
 @dataclass(frozen=True)
@@ -186,117 +186,7 @@ class VideoClip:
 # -- resizing ---------------------------------------------------------------------------------
 
 
-def smart_resize(
-    height: int,
-    width: int,
-    *,
-    min_pixels: int,
-    max_pixels: int,
-    factor: int = PATCH_FACTOR,
-    source: str = "video",
-) -> tuple[int, int]:
-    """Qwen2-VL's ``smart_resize``: sides rounded to multiples of ``factor``, area within
-    ``[min_pixels, max_pixels]``, aspect ratio kept as closely as possible.
-
-    Deviations, so that ``height * width <= max_pixels`` always holds (given
-    ``max_pixels >= factor**2``): when scaling *up* to reach ``min_pixels`` overshoots
-    ``max_pixels`` (the ceiling rounding can), the sides are floored instead; and when a very
-    elongated frame's short side is held at ``factor``, the long side is trimmed to fit.
-    Returns ``(height, width)``.
-    """
-    if height <= 0 or width <= 0:
-        raise MediaError(f"{source} has an empty frame ({width}x{height})")
-    if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
-        raise MediaError(
-            f"{source} frame {width}x{height} is too elongated: the aspect ratio "
-            f"must be under {MAX_ASPECT_RATIO}"
-        )
-    h_bar = max(factor, round(height / factor) * factor)
-    w_bar = max(factor, round(width / factor) * factor)
-    if h_bar * w_bar > max_pixels:
-        beta = math.sqrt(height * width / max_pixels)
-        h_bar = max(factor, math.floor(height / beta / factor) * factor)
-        w_bar = max(factor, math.floor(width / beta / factor) * factor)
-    elif h_bar * w_bar < min_pixels:
-        beta = math.sqrt(min_pixels / (height * width))
-        h_up = math.ceil(height * beta / factor) * factor
-        w_up = math.ceil(width * beta / factor) * factor
-        if h_up * w_up > max_pixels:
-            h_up = max(factor, math.floor(height * beta / factor) * factor)
-            w_up = max(factor, math.floor(width * beta / factor) * factor)
-        h_bar, w_bar = h_up, w_up
-    if h_bar * w_bar > max_pixels:
-        # Very elongated frames: the short side is held at one factor, so trim the long one.
-        if h_bar >= w_bar:
-            h_bar = max(factor, (max_pixels // w_bar) // factor * factor)
-        else:
-            w_bar = max(factor, (max_pixels // h_bar) // factor * factor)
-    return h_bar, w_bar
-
-
-def frame_pixel_budget(preset: VideoPreset, num_frames: int) -> int:
-    """Per-frame ``max_pixels`` once the clip-level budget is shared among ``num_frames``
-    (qwen-vl-utils / transformers ``cap_pixels_per_frame``: two frames share one temporal
-    patch, and the share never drops below ``1.05 * min_pixels``)."""
-    if preset.max_total_pixels is None:
-        return preset.max_pixels
-    share = preset.max_total_pixels * 2 // max(num_frames, 1)
-    return max(min(preset.max_pixels, share), min(int(preset.min_pixels * 1.05), preset.max_pixels))
-
-
 # -- sampling ---------------------------------------------------------------------------------
-
-
-def sample_times(duration: float, fps: float, max_frames: int) -> tuple[list[float], float]:
-    """Grid times in ``[0, duration)`` and the grid rate: every ``1/fps`` seconds, or
-    ``max_frames`` evenly spaced times when the grid would be longer. A clip of zero or
-    unknown length gets the single time 0."""
-    if duration <= 0:
-        return [0.0], fps
-    n = max(1, math.ceil(duration * fps - 1e-9))
-    if n <= max_frames:
-        return [k / fps for k in range(n)], fps
-    step = duration / max_frames
-    return [i * step for i in range(max_frames)], max_frames / duration
-
-
-class _Picker:
-    """Streams (item, time) pairs in time order and yields the item on screen at each grid
-    time: the last item whose time is <= the grid time (+ tolerance). One item of look-ahead."""
-
-    def __init__(self, targets: Sequence[float]) -> None:
-        self.targets = list(targets)
-        self.k = 0
-        self.prev: tuple[Any, float] | None = None
-        self.prev_taken = False
-
-    @property
-    def done(self) -> bool:
-        return self.k >= len(self.targets)
-
-    def offer(self, item: Any, t: float) -> list[tuple[Any, float]]:
-        out = []
-        while self.k < len(self.targets) and t > self.targets[self.k] + _EPS:
-            if self.prev is not None and not self.prev_taken:
-                out.append(self.prev)
-                self.prev_taken = True
-            self.k += 1
-        self.prev, self.prev_taken = (item, t), False
-        return out
-
-    def finish(self) -> list[tuple[Any, float]]:
-        """Grid times after the last item: that item was still on screen."""
-        if self.k < len(self.targets) and self.prev is not None and not self.prev_taken:
-            self.k = len(self.targets)
-            self.prev_taken = True
-            return [self.prev]
-        return []
-
-
-def _measured_fps(times: Sequence[float], grid_fps: float, source_fps: float | None) -> float:
-    if len(times) > 1 and times[-1] > times[0]:
-        return (len(times) - 1) / (times[-1] - times[0])
-    return min(grid_fps, source_fps) if source_fps else grid_fps
 
 
 # -- public API -------------------------------------------------------------------------------
@@ -520,7 +410,7 @@ def _load_file(path: Path, settings: VideoPreset, limits: VideoLimits) -> VideoC
             n_out = len(times)
         h, w = _output_shape(info, settings, n_out, limits)
         stream.thread_type = "AUTO"
-        picker = _Picker(times)
+        picker = FramePicker(times)
         # Filled in place: no second copy of the clip at the end (the output limit is the peak).
         out = np.empty((n_out, h, w, 3), np.uint8)
         kept: list[float] = []
@@ -571,7 +461,7 @@ def _load_file(path: Path, settings: VideoPreset, limits: VideoLimits) -> VideoC
     return VideoClip(
         frames=frames,
         timestamps=tuple(kept),
-        fps=_measured_fps(kept, grid_fps, info.fps),
+        fps=measured_fps(kept, grid_fps, info.fps),
         source_fps=info.fps,
         duration=info.duration,
         source=str(path),
@@ -640,7 +530,7 @@ def _load_folder(
     info = VideoInfo(str(folder), width, height, duration, frame_rate, "images", len(files))
     _check_limits(info, limits)
     times, grid_fps = sample_times(duration, settings.fps, settings.max_frames)
-    picker = _Picker(times)
+    picker = FramePicker(times)
     chosen: list[tuple[Any, float]] = []
     for i in range(len(files)):
         chosen += picker.offer(i, i / frame_rate)
@@ -654,7 +544,7 @@ def _load_folder(
     return VideoClip(
         frames=frames,
         timestamps=tuple(kept),
-        fps=_measured_fps(kept, grid_fps, frame_rate),
+        fps=measured_fps(kept, grid_fps, frame_rate),
         source_fps=frame_rate,
         duration=duration,
         source=str(folder),
