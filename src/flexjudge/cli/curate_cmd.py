@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from flexjudge.cli.common import echo_json, info
+from flexjudge.curate.teacher import TeacherSettings
 from flexjudge.errors import ConfigError
 
 
@@ -81,11 +82,18 @@ def _seeds(text: str) -> tuple[int, ...]:
     help="Official {prompt, text} files, aligned row by row with the corpus; the "
     "n-th file's traces get seed n. Repeatable.",
 )
-@click.option("--seeds", default="13,79", show_default=True, help="Teacher seeds.")
-@click.option("--temperature", default=0.1, show_default=True, type=float)
-@click.option("--top-p", default=0.95, show_default=True, type=float)
-@click.option("--max-new-tokens", default=4096, show_default=True, type=int)
-@click.option("--batch-size", default=8, show_default=True, type=int)
+@click.option(
+    "--seeds",
+    default=",".join(map(str, TeacherSettings.seeds)),
+    show_default=True,
+    help="Teacher seeds.",
+)
+@click.option("--temperature", default=TeacherSettings.temperature, show_default=True, type=float)
+@click.option("--top-p", default=TeacherSettings.top_p, show_default=True, type=float)
+@click.option(
+    "--max-new-tokens", default=TeacherSettings.max_new_tokens, show_default=True, type=int
+)
+@click.option("--batch-size", default=TeacherSettings.batch_size, show_default=True, type=int)
 # -- selection
 @click.option(
     "--tokenizer", default=None, help="Tokenizer to count tokens with (default: white-space words)."
@@ -128,19 +136,11 @@ def curate(
     limit: int | None,
     skip_malformed: bool,
     teacher: str | None,
-    engine: str,
-    device: str,
-    dtype: str,
     traces: Path | None,
     teacher_outputs: tuple[Path, ...],
-    seeds: str,
-    temperature: float,
-    top_p: float,
-    max_new_tokens: int,
-    batch_size: int,
     tokenizer: str | None,
     as_json: bool,
-    **selection: Any,
+    **options: Any,
 ) -> None:
     """Curate a training set from a pairwise judging corpus (paper App. B.1).
 
@@ -148,18 +148,12 @@ def curate(
     --traces alone (read), or --teacher-outputs (official files)."""
     from flexjudge.curate import (
         CurateConfig,
-        TeacherSettings,
         TokenizerCounter,
         WhitespaceCounter,
-        generate_traces,
-        import_official,
         read_corpus,
-        read_traces,
         write_result,
     )
-    from flexjudge.curate import (
-        curate as run_curate,
-    )
+    from flexjudge.curate import curate as run_curate
 
     sources = sum(
         [teacher is not None, bool(teacher_outputs), traces is not None and teacher is None]
@@ -169,56 +163,74 @@ def curate(
             "give exactly one trace source: --teacher MODEL, --traces FILE, "
             "or --teacher-outputs FILE"
         )
-    config = CurateConfig(**selection)  # validate before hours of generation
-    err = Console(stderr=True)
+    teacher_options = {k: options.pop(k) for k in _TEACHER_OPTIONS}
+    config = CurateConfig(**options)  # validate before hours of generation
     data = read_corpus(corpus, fields=_fields(fields), limit=limit, skip_malformed=skip_malformed)
-    if teacher is not None:
-        from flexjudge.engines import create_engine
-
-        settings = TeacherSettings(
-            seeds=_seeds(seeds),
-            temperature=temperature,
-            top_p=top_p,
-            max_new_tokens=max_new_tokens,
-            batch_size=batch_size,
-        )
-        traces = traces or output.with_suffix(".traces.jsonl")
-        options = {"device": device, "dtype": dtype} if engine == "transformers" else {}
-        teacher_engine = create_engine(engine, teacher, **options)
-        try:
-            report = _generate(err, generate_traces, data.items, teacher_engine, traces, settings)
-        finally:
-            teacher_engine.close()  # free the teacher before tokenizer counting and selection
-        err.print(
-            f"teacher: {report.generated} traces generated, {report.existing} resumed -> {traces}",
-            soft_wrap=True,
-            markup=False,
-            highlight=False,
-        )
-        trace_list = read_traces(traces)
-    elif teacher_outputs:
-        trace_list = [
-            t
-            for n, path in enumerate(teacher_outputs)
-            for t in import_official(data.items, path, seed=n)
-        ]
-    else:
-        assert traces is not None
-        trace_list = read_traces(traces)
+    trace_list = _traces(data, output, teacher, traces, teacher_outputs, teacher_options)
     count = TokenizerCounter(tokenizer) if tokenizer else WhitespaceCounter()
     result = run_curate(data, trace_list, config, count)
     stats_path = stats_path or output.with_suffix(".stats.json")
     write_result(result, output, stats_path)
     if as_json:
-        click.echo(json.dumps(result.stats))
+        echo_json(result.stats)
         return
     print_stats(result.stats)
-    Console().print(
-        f"{len(result.rows)} rows -> {output}; stats -> {stats_path}",
-        soft_wrap=True,
-        markup=False,
-        highlight=False,
+    info(f"{len(result.rows)} rows -> {output}; stats -> {stats_path}")
+
+
+_TEACHER_OPTIONS = (
+    "engine",
+    "device",
+    "dtype",
+    "seeds",
+    "temperature",
+    "top_p",
+    "max_new_tokens",
+    "batch_size",
+)
+
+
+def _traces(
+    data: Any,
+    output: Path,
+    teacher: str | None,
+    traces: Path | None,
+    teacher_outputs: tuple[Path, ...],
+    opts: dict[str, Any],
+) -> list[Any]:
+    """The traces from the one source given: generated by --teacher, imported, or read."""
+    from flexjudge.curate import generate_traces, import_official, read_traces
+
+    if teacher_outputs:
+        return [
+            t
+            for n, path in enumerate(teacher_outputs)
+            for t in import_official(data.items, path, seed=n)
+        ]
+    if teacher is None:
+        assert traces is not None
+        return read_traces(traces)
+    from flexjudge.engines import create_engine
+
+    settings = TeacherSettings(
+        seeds=_seeds(opts["seeds"]),
+        temperature=opts["temperature"],
+        top_p=opts["top_p"],
+        max_new_tokens=opts["max_new_tokens"],
+        batch_size=opts["batch_size"],
     )
+    traces = traces or output.with_suffix(".traces.jsonl")
+    engine = opts["engine"]
+    options = {"device": opts["device"], "dtype": opts["dtype"]} if engine == "transformers" else {}
+    teacher_engine = create_engine(engine, teacher, **options)
+    try:
+        report = _generate(
+            Console(stderr=True), generate_traces, data.items, teacher_engine, traces, settings
+        )
+    finally:
+        teacher_engine.close()  # free the teacher before tokenizer counting and selection
+    info(f"teacher: {report.generated} traces generated, {report.existing} resumed -> {traces}")
+    return read_traces(traces)
 
 
 def _generate(

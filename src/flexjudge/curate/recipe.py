@@ -267,24 +267,23 @@ def _parses_back(example: TrainingExample, scores: Sequence[int]) -> bool:
     return parsed.valid and parsed.scores == tuple(float(s) for s in scores)
 
 
-def curate(
-    corpus: Corpus | Sequence[CorpusItem],
-    traces: Sequence[Trace],
-    config: CurateConfig = CurateConfig(),
-    count: TokenCounter | None = None,
-) -> CurateResult:
-    """Run steps 1-6 and return the training rows, their examples and the stats report.
-    Raises :class:`~flexjudge.errors.InputError` with the counts when nothing is selected."""
-    count = count or WhitespaceCounter()
-    items = corpus.items if isinstance(corpus, Corpus) else list(corpus)
-    kept, filter_stats = quality_filter(items, traces, count)
-    n_single, n_pairwise = config.budget()
+@dataclass
+class _Selection:
+    """Steps 3-4: the pairwise and single picks, and what the single step passed over."""
 
+    pair_eligible: list[KeptTrace]
+    pairwise: list[KeptTrace]
+    single_pool: list[tuple[KeptTrace, str, int]]
+    single: list[tuple[KeptTrace, str, int]]
+    no_mention: int
+
+
+def _select(kept: list[KeptTrace], config: CurateConfig, count: TokenCounter) -> _Selection:
+    n_single, n_pairwise = config.budget()
     # Step 3: pairwise, the longest above the threshold.
     pair_eligible = [k for k in kept if k.reasoning_tokens > config.pairwise_min_tokens]
     pairwise = sorted(pair_eligible, key=lambda k: (-k.reasoning_tokens, k.index))[:n_pairwise]
     taken = {k.item.question_id for k in pairwise}
-
     # Step 4: single, from the rest.
     no_mention = 0
     single_pool: list[tuple[KeptTrace, str, int]] = []
@@ -303,26 +302,36 @@ def curate(
     else:
         pick = random.Random(config.seed)
         single = pick.sample(single_pool, min(n_single, len(single_pool)))
+    return _Selection(pair_eligible, pairwise, single_pool, single, no_mention)
 
-    # Steps 5-6.
-    chosen: list[tuple[int, TrainingExample, dict[str, Any]]] = []
-    mix = {f: {"1-10": 0, "1-5": 0} for f in ("pairwise", "single")}
-    kept_to_avoid_tie = not_parsed_back = 0
-    plan = [(k, "pairwise", k.reasoning, list(k.scores), k.reasoning_tokens) for k in pairwise]
-    plan += [(k, "single", part, [k.scores[0]], n) for k, part, n in single]
+
+@dataclass
+class _Built:
+    """Steps 5-6: the examples in corpus order, with the scale mix and what was dropped."""
+
+    chosen: list[tuple[int, TrainingExample, dict[str, Any]]]
+    mix: dict[str, dict[str, int]]
+    kept_to_avoid_tie: int
+    not_parsed_back: int
+
+
+def _build(sel: _Selection, config: CurateConfig) -> _Built:
+    built = _Built([], {f: {"1-10": 0, "1-5": 0} for f in ("pairwise", "single")}, 0, 0)
+    plan = [(k, "pairwise", k.reasoning, list(k.scores), k.reasoning_tokens) for k in sel.pairwise]
+    plan += [(k, "single", part, [k.scores[0]], n) for k, part, n in sel.single]
     for k, fmt, reasoning, scores, n_reason in plan:
         scale = SCALE_1_10
         if _scale_for(config, fmt, k.item.question_id):
             small = [rescale_score(s) for s in scores]
             if fmt == "pairwise" and (small[0] == small[1]) != (scores[0] == scores[1]):
-                kept_to_avoid_tie += 1
+                built.kept_to_avoid_tie += 1
             else:
                 scale, scores = SCALE_1_5, small
         example = _example(k, fmt, reasoning, scores, scale)
         if not _parses_back(example, scores):
-            not_parsed_back += 1
+            built.not_parsed_back += 1
             continue
-        mix[fmt][str(scale)] += 1
+        built.mix[fmt][str(scale)] += 1
         meta = {
             "question_id": k.item.question_id,
             "seed": k.trace.seed,
@@ -333,63 +342,97 @@ def curate(
             "trace_tokens": k.n_tokens,
             "reasoning_tokens": n_reason,
         }
-        chosen.append((k.index, example, meta))
-    chosen.sort(key=lambda c: (c[0], c[2]["format"]))
+        built.chosen.append((k.index, example, meta))
+    built.chosen.sort(key=lambda c: (c[0], c[2]["format"]))
+    return built
 
-    stats: dict[str, Any] = {
-        "corpus": corpus.stats() if isinstance(corpus, Corpus) else {"items": len(items)},
+
+def _stats(
+    corpus_stats: dict[str, Any],
+    filter_stats: dict[str, Any],
+    n_kept: int,
+    sel: _Selection,
+    built: _Built,
+    config: CurateConfig,
+    count: TokenCounter,
+) -> dict[str, Any]:
+    n_single, n_pairwise = config.budget()
+    return {
+        "corpus": corpus_stats,
         "filter": filter_stats,
         "selection": {
             "pairwise": {
                 "requested": n_pairwise,
                 "min_tokens": config.pairwise_min_tokens,
-                "eligible": len(pair_eligible),
-                "selected": len(pairwise),
-                "shortfall": n_pairwise - len(pairwise),
+                "eligible": len(sel.pair_eligible),
+                "selected": len(sel.pairwise),
+                "shortfall": n_pairwise - len(sel.pairwise),
             },
             "single": {
                 "requested": n_single,
                 "min_tokens": config.single_min_tokens,
-                "candidates": len(kept) - len(pairwise),
-                "no_assistant2_mention": no_mention,
-                "eligible": len(single_pool),
-                "selected": len(single),
-                "shortfall": n_single - len(single),
+                "candidates": n_kept - len(sel.pairwise),
+                "no_assistant2_mention": sel.no_mention,
+                "eligible": len(sel.single_pool),
+                "selected": len(sel.single),
+                "shortfall": n_single - len(sel.single),
                 "pick": config.single_pick,
                 "cut": config.cut,
             },
-            "not_parsed_back": not_parsed_back,
+            "not_parsed_back": built.not_parsed_back,
         },
-        "scale_mix": {**mix, "pairwise_kept_1-10_to_avoid_tie": kept_to_avoid_tie},
+        "scale_mix": {**built.mix, "pairwise_kept_1-10_to_avoid_tie": built.kept_to_avoid_tie},
         "lengths": {
             **filter_stats.pop("lengths"),
-            "pairwise_reasoning_tokens": length_summary([k.reasoning_tokens for k in pairwise]),
-            "single_reasoning_tokens": length_summary([n for _, _, n in single]),
+            "pairwise_reasoning_tokens": length_summary([k.reasoning_tokens for k in sel.pairwise]),
+            "single_reasoning_tokens": length_summary([n for _, _, n in sel.single]),
         },
         "output": {
-            "rows": len(chosen),
+            "rows": len(built.chosen),
             "answer_first": config.answer_first,
             "token_counter": count.name,
         },
         "config": asdict(config),
     }
-    if not chosen:
-        f, s = filter_stats, stats["selection"]
-        raise InputError(
-            f"no training example selected: {len(items)} corpus items, {f['traces']} traces, "
-            f"{f['correct']} correct ({f['invalid_total']} unparseable, {f['score_mismatch']} "
-            f"with scores other than the reference, {f['markup_in_reasoning']} with markup), "
-            f"{f['prompts_kept']} prompts kept; {s['pairwise']['eligible']} have more than "
-            f"{config.pairwise_min_tokens} reasoning tokens (pairwise), {s['single']['eligible']} "
-            f"more than {config.single_min_tokens} Assistant-1 tokens (single; "
-            f"{no_mention} never mention Assistant 2); token counter: {count.name}"
-        )
+
+
+def _nothing_selected(n_items: int, stats: dict[str, Any], config: CurateConfig) -> InputError:
+    f, s = stats["filter"], stats["selection"]
+    return InputError(
+        f"no training example selected: {n_items} corpus items, {f['traces']} traces, "
+        f"{f['correct']} correct ({f['invalid_total']} unparseable, {f['score_mismatch']} "
+        f"with scores other than the reference, {f['markup_in_reasoning']} with markup), "
+        f"{f['prompts_kept']} prompts kept; {s['pairwise']['eligible']} have more than "
+        f"{config.pairwise_min_tokens} reasoning tokens (pairwise), {s['single']['eligible']} "
+        f"more than {config.single_min_tokens} Assistant-1 tokens (single; "
+        f"{s['single']['no_assistant2_mention']} never mention Assistant 2); token counter: "
+        f"{stats['output']['token_counter']}"
+    )
+
+
+def curate(
+    corpus: Corpus | Sequence[CorpusItem],
+    traces: Sequence[Trace],
+    config: CurateConfig = CurateConfig(),
+    count: TokenCounter | None = None,
+) -> CurateResult:
+    """Run steps 1-6 and return the training rows, their examples and the stats report.
+    Raises :class:`~flexjudge.errors.InputError` with the counts when nothing is selected."""
+    count = count or WhitespaceCounter()
+    items = corpus.items if isinstance(corpus, Corpus) else list(corpus)
+    kept, filter_stats = quality_filter(items, traces, count)
+    sel = _select(kept, config, count)
+    built = _build(sel, config)
+    corpus_stats = corpus.stats() if isinstance(corpus, Corpus) else {"items": len(items)}
+    stats = _stats(corpus_stats, filter_stats, len(kept), sel, built, config, count)
+    if not built.chosen:
+        raise _nothing_selected(len(items), stats, config)
     rows = []
-    for _, example, meta in chosen:
+    for _, example, meta in built.chosen:
         row = to_prompt_completion(example, answer_first=config.answer_first)
         row["meta"] = meta
         rows.append(row)
-    return CurateResult(rows, [e for _, e, _ in chosen], stats)
+    return CurateResult(rows, [e for _, e, _ in built.chosen], stats)
 
 
 def write_result(result: CurateResult, rows_path: str | Path, stats_path: str | Path) -> None:

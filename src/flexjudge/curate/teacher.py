@@ -27,7 +27,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flexjudge.curate.corpus import CorpusItem
-from flexjudge.engines.base import Engine, SamplingParams
+from flexjudge.engines.base import (
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_TOP_P,
+    Engine,
+    SamplingParams,
+)
 from flexjudge.errors import ConfigError, EngineError, InputError
 from flexjudge.io import read_jsonl
 from flexjudge.parsing import AnswerSpec
@@ -56,8 +61,8 @@ class TeacherSettings:
 
     seeds: tuple[int, ...] = (13, 79)
     temperature: float = 0.1
-    top_p: float = 0.95
-    max_new_tokens: int = 4096
+    top_p: float = DEFAULT_TOP_P
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     batch_size: int = 8
 
     def __post_init__(self) -> None:
