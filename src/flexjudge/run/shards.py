@@ -133,6 +133,97 @@ class MergeResult:
     shards: int
 
 
+class _MergeCheck:
+    """What the shard outputs hold, checked row by row (see :func:`merge_outputs`)."""
+
+    def __init__(self) -> None:
+        self.common: dict[str, Any] | None = None
+        self.seen: dict[int, tuple[str, int, Any]] = {}  # position -> (file, line, id)
+        self.dups: list[str] = []
+        self.n_dups = 0
+        self.by_shard: dict[int, Path] = {}
+
+    def scan(self, path: Path) -> None:
+        last = -1
+        for lineno, obj in _rows(path):
+            rec = obj.get(SHARD_FIELD)
+            if (
+                not isinstance(rec, dict)
+                or not {"index", "count", "position", "total", "requests"} <= rec.keys()
+            ):
+                raise InputError(
+                    f"{path}:{lineno}: no shard record; merge takes the outputs of "
+                    "`flexjudge run --shard i/n`"
+                )
+            common = self._agree(path, lineno, rec)
+            index, pos = rec["index"], rec["position"]
+            if self.by_shard.setdefault(index, path) != path:
+                raise InputError(
+                    f"shard {index}/{common['count']} appears in two files: "
+                    f"{self.by_shard[index]} and {path}"
+                )
+            if pos % common["count"] != index or not 0 <= pos < common["total"]:
+                raise InputError(
+                    f"{path}:{lineno}: position {pos} does not belong to shard "
+                    f"{index}/{common['count']} of {common['total']} lines"
+                )
+            if pos in self.seen:
+                self.n_dups += 1
+                if len(self.dups) < _SHOW:
+                    f, ln, _ = self.seen[pos]
+                    self.dups.append(
+                        f"id {obj.get('id')!r} at position {pos} ({f}:{ln} and {path}:{lineno})"
+                    )
+            elif pos < last:
+                raise InputError(
+                    f"{path}:{lineno}: rows are not in input order (position {pos} "
+                    f"after {last}); was the file edited?"
+                )
+            else:
+                self.seen[pos] = (str(path), lineno, obj.get("id"))
+            last = max(last, pos)
+
+    def _agree(self, path: Path, lineno: int, rec: dict[str, Any]) -> dict[str, Any]:
+        here = {k: rec[k] for k in ("count", "total", "requests")}
+        if self.common is None:
+            self.common = here
+        elif here != self.common:
+            raise InputError(
+                f"{path}:{lineno}: shard outputs of different runs (this row: {here}; the "
+                f"first row: {self.common}); merge the shards of one request file and one "
+                "--shard n"
+            )
+        return self.common
+
+    def problems(self) -> list[str]:
+        assert self.common is not None
+        total, count = self.common["total"], self.common["count"]
+        missing = [p for p in range(total) if p not in self.seen]
+        parts = []
+        if missing:
+            short: dict[int, int] = {}
+            for p in missing:
+                short[p % count] = short.get(p % count, 0) + 1
+            detail = "; ".join(
+                f"shard {s}/{count} has {Shard(s, count).size(total) - k} of "
+                f"{Shard(s, count).size(total)} rows"
+                + ("" if s in self.by_shard else " (no file given)")
+                for s, k in sorted(short.items())
+            )
+            more = ", ..." if len(missing) > _SHOW else ""
+            parts.append(
+                f"{len(missing)} of {total} requests missing (positions "
+                f"{', '.join(map(str, missing[:_SHOW]))}{more}; {detail}); re-run the "
+                "incomplete shards (they resume from their stores)"
+            )
+        if self.n_dups:
+            parts.append(
+                f"{self.n_dups} duplicated rows: {'; '.join(self.dups)}"
+                f"{'; ...' if self.n_dups > len(self.dups) else ''}"
+            )
+        return parts
+
+
 def merge_outputs(output: Path, shard_files: Sequence[Path]) -> MergeResult:
     """Write the shards' verdicts to ``output`` in the original line order.
 
@@ -145,86 +236,16 @@ def merge_outputs(output: Path, shard_files: Sequence[Path]) -> MergeResult:
         raise ConfigError("merge needs at least one shard output")
     if any(same_file(output, p) for p in shard_files):
         raise OutputError(f"the merged output {str(output)!r} is also one of the shard outputs")
-    common: dict[str, Any] | None = None
-    seen: dict[int, tuple[str, int, Any]] = {}  # position -> (file, line, id)
-    dups: list[str] = []
-    n_dups = 0
-    by_shard: dict[int, Path] = {}
+    check = _MergeCheck()
     for path in shard_files:
-        last = -1
-        for lineno, obj in _rows(path):
-            rec = obj.get(SHARD_FIELD)
-            if (
-                not isinstance(rec, dict)
-                or not {"index", "count", "position", "total", "requests"} <= rec.keys()
-            ):
-                raise InputError(
-                    f"{path}:{lineno}: no shard record; merge takes the outputs of "
-                    "`flexjudge run --shard i/n`"
-                )
-            here = {k: rec[k] for k in ("count", "total", "requests")}
-            if common is None:
-                common = here
-            elif here != common:
-                raise InputError(
-                    f"{path}:{lineno}: shard outputs of different runs (this row: {here}; the "
-                    f"first row: {common}); merge the shards of one request file and one --shard n"
-                )
-            index, pos = rec["index"], rec["position"]
-            if by_shard.setdefault(index, path) != path:
-                raise InputError(
-                    f"shard {index}/{common['count']} appears in two files: "
-                    f"{by_shard[index]} and {path}"
-                )
-            if pos % common["count"] != index or not 0 <= pos < common["total"]:
-                raise InputError(
-                    f"{path}:{lineno}: position {pos} does not belong to shard "
-                    f"{index}/{common['count']} of {common['total']} lines"
-                )
-            if pos in seen:
-                n_dups += 1
-                if len(dups) < _SHOW:
-                    f, ln, _ = seen[pos]
-                    dups.append(
-                        f"id {obj.get('id')!r} at position {pos} ({f}:{ln} and {path}:{lineno})"
-                    )
-            elif pos < last:
-                raise InputError(
-                    f"{path}:{lineno}: rows are not in input order (position {pos} "
-                    f"after {last}); was the file edited?"
-                )
-            else:
-                seen[pos] = (str(path), lineno, obj.get("id"))
-            last = max(last, pos)
-    if common is None:
+        check.scan(path)
+    if check.common is None:
         raise InputError("the shard outputs hold no rows")
-    total, count = common["total"], common["count"]
-    missing = [p for p in range(total) if p not in seen]
-    if missing or n_dups:
-        parts = []
-        if missing:
-            short: dict[int, int] = {}
-            for p in missing:
-                short[p % count] = short.get(p % count, 0) + 1
-            detail = "; ".join(
-                f"shard {s}/{count} has {Shard(s, count).size(total) - k} of "
-                f"{Shard(s, count).size(total)} rows"
-                + ("" if s in by_shard else " (no file given)")
-                for s, k in sorted(short.items())
-            )
-            more = ", ..." if len(missing) > _SHOW else ""
-            parts.append(
-                f"{len(missing)} of {total} requests missing (positions "
-                f"{', '.join(map(str, missing[:_SHOW]))}{more}; {detail}); re-run the "
-                "incomplete shards (they resume from their stores)"
-            )
-        if n_dups:
-            parts.append(
-                f"{n_dups} duplicated rows: {'; '.join(dups)}"
-                f"{'; ...' if n_dups > len(dups) else ''}"
-            )
-        raise InputError("cannot merge: " + "; ".join(parts))
-    _write_merged(output, [by_shard[i] for i in range(count)], total, count)
+    problems = check.problems()
+    if problems:
+        raise InputError("cannot merge: " + "; ".join(problems))
+    total, count = check.common["total"], check.common["count"]
+    _write_merged(output, [check.by_shard[i] for i in range(count)], total, count)
     return MergeResult(rows=total, shards=count)
 
 
