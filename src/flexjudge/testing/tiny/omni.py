@@ -164,7 +164,32 @@ def _build_qwen2_5_omni_full(out: Path, vocab: str, seed: int, hidden_size: int)
     tok = processor.tokenizer
     thinker = _omni_thinker_config(tok, hidden_size)
     ids = {t: token_id(tok, t) for t, _ in QWEN2_5_OMNI_ADDED_TOKENS}
-    talker = {
+    config = Qwen2_5OmniConfig(
+        thinker_config=thinker.to_dict(),
+        talker_config=_talker_config(ids, hidden_size),
+        token2wav_config=_TOKEN2WAV,
+    )
+    num_parameters = init_and_save(Qwen2_5OmniForConditionalGeneration, config, out, seed)
+    _omni_generation_config(tok, out)
+    # A full Omni folder carries the talker's speaker prompts; from_pretrained requires them.
+    import torch
+
+    torch.save(
+        {
+            "Chelsie": {
+                "bos_token": 60,
+                "cond": torch.zeros(1, 16),
+                "ref_mel": torch.zeros(1, 30, 16),
+            }
+        },
+        out / "spk_dict.pt",
+    )
+    return {"num_parameters": num_parameters, "vocab_size": len(tok)}
+
+
+def _talker_config(ids: dict[str, int], hidden_size: int) -> dict[str, Any]:
+    """A one-layer talker whose special ids point at the thinker vocabulary's tokens."""
+    return {
         "vocab_size": 64,
         "embedding_size": hidden_size,
         "hidden_size": 64,
@@ -193,48 +218,32 @@ def _build_qwen2_5_omni_full(out: Path, vocab: str, seed: int, hidden_size: int)
         "audio_start_token_id": ids["<|audio_bos|>"],
         "audio_end_token_id": ids["<|audio_eos|>"],
     }
-    token2wav = {
-        "dit_config": {
-            "hidden_size": 32,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "head_dim": 16,
-            "emb_dim": 16,
-            "num_embeds": 64,
-            "mel_dim": 16,
-            "enc_emb_dim": 16,
-            "enc_dim": 16,
-            "enc_channels": [16, 16, 16, 16, 48],
-            "enc_attention_channels": 8,
-            "enc_se_channels": 8,
-            "look_ahead_layers": [1],
-            "look_backward_layers": [0],
-        },
-        "bigvgan_config": {
-            "mel_dim": 16,
-            "upsample_initial_channel": 16,
-            "resblock_kernel_sizes": [3],
-            "resblock_dilation_sizes": [[1, 3, 5]],
-            "upsample_rates": [5, 3, 2, 2, 2, 2],
-            "upsample_kernel_sizes": [11, 7, 4, 4, 4, 4],
-        },
-    }
-    config = Qwen2_5OmniConfig(
-        thinker_config=thinker.to_dict(), talker_config=talker, token2wav_config=token2wav
-    )
-    num_parameters = init_and_save(Qwen2_5OmniForConditionalGeneration, config, out, seed)
-    _omni_generation_config(tok, out)
-    # A full Omni folder carries the talker's speaker prompts; from_pretrained requires them.
-    import torch
 
-    torch.save(
-        {
-            "Chelsie": {
-                "bos_token": 60,
-                "cond": torch.zeros(1, 16),
-                "ref_mel": torch.zeros(1, 30, 16),
-            }
-        },
-        out / "spk_dict.pt",
-    )
-    return {"num_parameters": num_parameters, "vocab_size": len(tok)}
+
+#: A tiny DiT and BigVGAN: enough for the full layout to build and load.
+_TOKEN2WAV: dict[str, Any] = {
+    "dit_config": {
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "head_dim": 16,
+        "emb_dim": 16,
+        "num_embeds": 64,
+        "mel_dim": 16,
+        "enc_emb_dim": 16,
+        "enc_dim": 16,
+        "enc_channels": [16, 16, 16, 16, 48],
+        "enc_attention_channels": 8,
+        "enc_se_channels": 8,
+        "look_ahead_layers": [1],
+        "look_backward_layers": [0],
+    },
+    "bigvgan_config": {
+        "mel_dim": 16,
+        "upsample_initial_channel": 16,
+        "resblock_kernel_sizes": [3],
+        "resblock_dilation_sizes": [[1, 3, 5]],
+        "upsample_rates": [5, 3, 2, 2, 2, 2],
+        "upsample_kernel_sizes": [11, 7, 4, 4, 4, 4],
+    },
+}
