@@ -16,7 +16,7 @@ from scipy import stats
 
 from flexjudge import Judge
 from flexjudge.bench.harness import evaluate, score_verdicts
-from flexjudge.bench.loaders import iter_mllm_judge_batch, iter_mllm_judge_score
+from flexjudge.bench import iter_mllm_judge_batch, iter_mllm_judge_score
 from flexjudge.bench.spec import Protocol
 from flexjudge.bench.suites import get_benchmark
 from flexjudge.engines.scripted import ScriptedEngine
@@ -308,7 +308,7 @@ def test_shards_judge_apart_and_score_together(tmp_path):
 
 def test_sources_read_folders_and_fail_clearly_on_unreachable_hub_ids(tmp_path, monkeypatch):
     from flexjudge.bench.errors import BenchmarkDataError
-    from flexjudge.bench.sources import iter_records
+    from flexjudge.bench.records import iter_records
 
     folder = tmp_path / "plain"
     folder.mkdir()

@@ -193,11 +193,11 @@ def test_malformed_json_line_names_line_number(tmp_path: Path) -> None:
     p.write_text(
         '{"idx": 0, "model_vote": null, "human_vote": "tievote"}\n\n{"idx": 1, "model_vote": \n'
     )
-    with pytest.raises(BenchmarkDataError, match=r"pairwise\.jsonl, line 3: malformed JSON"):
+    with pytest.raises(BenchmarkDataError, match=r"pairwise\.jsonl, line 3: not valid JSON"):
         list(iter_genai_bench(p))
 
 
 def test_missing_file_is_a_clear_input_error(tmp_path: Path) -> None:
-    with pytest.raises(BenchmarkDataError, match="nope.jsonl: file not found") as info:
+    with pytest.raises(BenchmarkDataError, match="nope.jsonl: file does not exist") as info:
         list(iter_genai_bench(tmp_path / "nope.jsonl"))
     assert isinstance(info.value, InputError)

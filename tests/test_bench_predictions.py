@@ -204,7 +204,7 @@ def test_verdict_label_outside_vocabulary(tmp_path: Path) -> None:
 def test_malformed_predictions_line(tmp_path: Path) -> None:
     p = tmp_path / "v.jsonl"
     p.write_text(json.dumps(_verdict(0, "A")) + "\n" + '{"id": 1, "status": "ok",\n')
-    with pytest.raises(BenchmarkDataError, match=r"v\.jsonl, line 2: malformed JSON"):
+    with pytest.raises(BenchmarkDataError, match=r"v\.jsonl, line 2: not valid JSON"):
         score_predictions("pandalm", p, TESTSET)
 
 
@@ -213,7 +213,7 @@ def test_configuration_errors(tmp_path: Path) -> None:
         score_predictions("mmlu", tmp_path / "x.jsonl")
     with pytest.raises(ConfigError, match="testset-v1.json"):
         score_predictions("pandalm", PANDALM / "pandalm-7b-testset-v1.json", None)
-    with pytest.raises(BenchmarkDataError, match="file not found"):
+    with pytest.raises(BenchmarkDataError, match="missing.json: file does not exist"):
         score_predictions("pandalm", tmp_path / "missing.json", TESTSET)
 
 

@@ -65,7 +65,7 @@ def test_eval_unknown_benchmark_is_clear(tiny_vl, tmp_path):
 def test_eval_mllm_judge_pair_with_images(tiny_vl, tmp_path):
     from PIL import Image
 
-    from flexjudge.bench.loaders import iter_mllm_judge_pair
+    from flexjudge.bench import iter_mllm_judge_pair
 
     data = FIXTURES / "mllm_as_a_judge" / "Dataset" / "Benchmark" / "pair.jsonl"
     items = list(iter_mllm_judge_pair(data))
@@ -118,7 +118,7 @@ def test_eval_mllm_judge_pair_with_images(tiny_vl, tmp_path):
 def test_eval_mllm_judge_score_and_batch_with_images(tiny_vl, tmp_path):
     from PIL import Image
 
-    from flexjudge.bench.loaders import iter_mllm_judge_batch, iter_mllm_judge_score
+    from flexjudge.bench import iter_mllm_judge_batch, iter_mllm_judge_score
 
     base = FIXTURES / "mllm_as_a_judge" / "Dataset" / "Benchmark"
     images = tmp_path / "image"
@@ -262,16 +262,17 @@ def test_killed_eval_resumes_without_judging_twice(tiny_vl, tmp_path):
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     verdicts = out / "verdicts.jsonl"
+    partial = out / "verdicts.jsonl.partial"  # renamed over verdicts.jsonl when the run completes
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
-        if verdicts.is_file() and len(verdicts.read_text().splitlines()) >= 2:
+        if partial.is_file() and len(partial.read_text().splitlines()) >= 2:
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    done_before = len(verdicts.read_text().splitlines())
-    assert 2 <= done_before < 40
+    done_before = len(partial.read_text().splitlines())
+    assert 2 <= done_before < 40 and not verdicts.exists()  # a killed run leaves no output
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     metrics = json.loads((out / "metrics.json").read_text())

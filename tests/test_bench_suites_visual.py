@@ -133,7 +133,7 @@ def test_vl_rewardbench_metrics_exact_and_rescored(tmp_path):
 def test_vl_rewardbench_random_order_on_the_published_file(tmp_path):
     """The file lists the better response first 1245/1250 times; random order shows it first
     about half the time, and un-swapping gives back a perfect judge's perfect accuracy."""
-    from flexjudge.bench.loaders import iter_vl_rewardbench
+    from flexjudge.bench.suites.vl_rewardbench import iter_vl_rewardbench
     from flexjudge.bench.suites import get_benchmark
     from flexjudge.prompts.build import neutralize
 
@@ -182,7 +182,7 @@ def test_vl_rewardbench_random_order_on_the_published_file(tmp_path):
 
 
 def test_vl_rewardbench_id_prefix_rule_matches_the_image_folders():
-    from flexjudge.bench.loaders import iter_vl_rewardbench
+    from flexjudge.bench.suites.vl_rewardbench import iter_vl_rewardbench
     from flexjudge.bench.suites.vl_rewardbench import category_of_id
 
     items = list(iter_vl_rewardbench(VLRB))
@@ -254,7 +254,7 @@ def test_vl_rewardbench_missing_image_error_or_skip(tmp_path):
 
 def test_vl_rewardbench_cli_with_tiny_model(tiny_vl, tmp_path):
     images = tmp_path / "imgs"
-    from flexjudge.bench.loaders import iter_vl_rewardbench
+    from flexjudge.bench.suites.vl_rewardbench import iter_vl_rewardbench
 
     for it, _ in zip(iter_vl_rewardbench(VLRB), range(3)):
         _png(images / it.image_path)

@@ -16,6 +16,7 @@ media and verdict texts stream through.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,11 +27,10 @@ from typing import Any
 from flexjudge.bench.bias import PositionBias
 from flexjudge.bench.errors import BenchmarkDataError
 from flexjudge.bench.metrics import Metric
-from flexjudge.bench.paper import paper_numbers
-from flexjudge.bench.predictions import iter_verdict_objects, metrics_json
 from flexjudge.bench.report import render_markdown
 from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
 from flexjudge.bench.suites import get_benchmark
+from flexjudge.bench.verdicts import iter_verdict_objects
 from flexjudge.errors import ConfigError
 from flexjudge.io import atomic_write_text, check_distinct
 from flexjudge.request import JudgeRequest
@@ -106,7 +106,7 @@ class _Scorer:
         }
         if self.pairwise:
             result["position_bias"] = self.bias.as_dict()
-        paper = paper_numbers(self.bench.name, split)
+        paper = self.bench.paper_for(split)
         if paper:
             result["paper"] = paper
         return result
@@ -209,14 +209,11 @@ def evaluate(
     ``verdicts.jsonl``, ``metrics.json`` and ``report.md`` under ``output``.
 
     ``protocol`` defaults to the benchmark's paper protocol for the split; its samples, order,
-    temperature and top-p replace the judge's own settings. ``missing``: ``"error"`` (an item
-    whose media are missing becomes an error verdict, scored wrong / left out of correlations
-    and counted) or ``"skip"`` (left out of judging and scoring, counted as skipped).
-
-    ``shard`` (``i/n``) judges only the items whose position (after ``limit``) is i modulo n,
-    into ``output/shard-i-of-n/``; its metrics cover that shard alone. Scoring every shard's
-    ``verdicts.jsonl`` together (:func:`score_verdicts` takes several files) gives the
-    benchmark's metrics.
+    temperature and top-p replace the judge's own. ``missing``: ``"error"`` (an item whose
+    media are missing becomes an error verdict, scored wrong and counted) or ``"skip"`` (left
+    out of judging and scoring, counted). ``shard`` (``i/n``) judges only the items whose
+    position (after ``limit``) is i modulo n, into ``output/shard-i-of-n/``: metrics of that
+    shard alone; :func:`score_verdicts` scores all shards' files together.
     """
     bench = get_benchmark(benchmark)
     split = bench.check_split(split, data)
@@ -277,6 +274,8 @@ def evaluate(
 
 
 def _limited(items: Iterator[Item], limit: int | None) -> Iterator[Item]:
+    if limit is not None and limit < 1:
+        raise ConfigError(f"limit must be at least 1 item, got {limit}")
     for i, item in enumerate(items):
         if limit is not None and i >= limit:
             return
@@ -346,6 +345,11 @@ def score_verdicts(
         predictions_format="flexjudge_verdicts",
     )
     return result
+
+
+def metrics_json(result: Mapping[str, Any]) -> str:
+    """The ``metrics.json`` text (stable key order, 2-space indent)."""
+    return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
 
 
 def write_outputs(result: Mapping[str, Any], output: Path) -> None:

@@ -10,13 +10,17 @@ every benchmark.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+from flexjudge.bench.errors import BenchmarkDataError
 from flexjudge.bench.metrics import Metric
 from flexjudge.errors import ConfigError
+
+#: metric -> checkpoint (or published judge) -> value, as the paper prints it (rates as fractions)
+PaperNumbers = dict[str, dict[str, float]]
 
 Aggregate = Literal["vote", "mean", "median", "worst"]
 AGGREGATES: tuple[str, ...] = ("vote", "mean", "median", "worst")
@@ -170,6 +174,8 @@ class Benchmark:
     media: str = ""
     metric_rules: str = ""
     data_hint: str = ""
+    #: split -> the paper's numbers (:data:`PaperNumbers`); shown beside ours in every report
+    paper: ClassVar[Mapping[str, PaperNumbers]] = {}
 
     def protocol_for(self, split: str) -> Protocol:
         return self.protocol
@@ -193,7 +199,24 @@ class Benchmark:
     def items(
         self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
     ) -> Iterator[Item]:
+        """The split's items from ``data`` (:meth:`load_items`); data without a single item
+        (an empty file, a filter that keeps nothing) is an error naming it."""
+        empty = True
+        for item in self.load_items(data, split, media_root=media_root, protocol=protocol):
+            empty = False
+            yield item
+        if empty:
+            raise BenchmarkDataError(data, f"no {self.name} items ({split}): is the file empty?")
+
+    def load_items(
+        self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
+    ) -> Iterator[Item]:
+        """The benchmark's reader of its own data format (subclasses implement it)."""
         raise NotImplementedError
+
+    def paper_for(self, split: str) -> PaperNumbers:
+        """The paper's numbers for ``split`` (metric -> model -> value), or ``{}``."""
+        return self.paper.get(split, {})
 
     def predict(self, decision: Decision, item: Item) -> Any:
         """The prediction scoring reads from a valid decision. The default serves pairwise
@@ -208,3 +231,48 @@ class Benchmark:
     def score(self, cols: Columns, split: str) -> dict[str, Metric]:
         """Metrics by name; the first one is the headline."""
         raise NotImplementedError
+
+
+@dataclass
+class Published:
+    """A published judge-output file (or files), read into the benchmark's columns.
+
+    The benchmark's own :meth:`Benchmark.score` turns ``cols`` into metrics, exactly as for a
+    model run; ``extra`` metrics follow them (a format's own contrast, such as PandaLM's
+    ``accuracy_strict``), ``note`` is added to every metric's note, ``counts`` and ``details``
+    (the judge, the files read) go into ``metrics.json``.
+    """
+
+    split: str
+    cols: Columns
+    counts: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, Metric] = field(default_factory=dict)
+    note: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+#: ``(kind, first object, path) -> bool``: kind is "array", "lines" or "folder"
+Recogniser = Callable[[str, "dict[str, Any] | None", Path], bool]
+#: ``(prediction paths, data or None, split or None) -> Published``
+Reader = Callable[[Sequence[Path], "Path | None", "str | None"], Published]
+
+
+@dataclass(frozen=True)
+class PredictionFormat:
+    """A published judge-output format a benchmark module declares (its ``FORMATS``).
+
+    ``recognise`` tells the format from a file's shape (its first object); ``read`` returns
+    the predictions aligned to the benchmark's items. ``several``: it takes several files or a
+    folder (one file per subset); ``data`` says whether ``--data`` is needed, optional or not
+    used.
+    """
+
+    name: str
+    benchmark: str
+    summary: str
+    rules: str
+    recognise: Recogniser
+    read: Reader
+    several: bool = False
+    data: Literal["required", "optional", "unused"] = "unused"
+    example: str = ""

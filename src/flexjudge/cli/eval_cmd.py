@@ -32,10 +32,11 @@ _PROTOCOL_FROM_OPTION = {
 )
 @click.option(
     "--predictions",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     multiple=True,
-    help="Score a judge's outputs (the benchmark's own published format, or flexjudge "
-    "verdicts JSONL; repeat it for the shards of a run) instead of judging with --model.",
+    help="Score a judge's outputs instead of judging with --model: flexjudge verdicts JSONL "
+    "(repeat it for the shards of a run) or a published format (`flexjudge eval formats`; "
+    "a folder for formats of one file per subset, such as MJ-Bench's).",
 )
 @click.option(
     "--output",
@@ -43,12 +44,14 @@ _PROTOCOL_FROM_OPTION = {
     default=None,
     help="Write verdicts.jsonl (when judging), metrics.json, report.md and the store here.",
 )
-@click.option("--limit", type=int, default=None, help="Judge only the first N items.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Judge only the first N items."
+)
 @click.option(
     "--images",
     "--media",
     "media_root",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Folder that the benchmark's relative media paths start from.",
 )
@@ -116,27 +119,17 @@ def eval_command(
 ) -> None:
     """Benchmark metrics: judge BENCHMARK with a model, or score --predictions.
     `flexjudge eval list` shows the benchmarks, their splits and protocols; `flexjudge eval
-    reference` prints each one's protocol per split and metric rules (docs/evaluation.md)."""
-    from flexjudge.bench.harness import evaluate, metrics_json
+    formats` the published judge-output formats --predictions reads; `flexjudge eval
+    reference` each benchmark's protocol per split and metric rules (docs/evaluation.md)."""
+    from flexjudge.bench.harness import evaluate
     from flexjudge.bench.report import render_markdown
     from flexjudge.errors import ConfigError
 
-    if benchmark == "list":
-        click.echo(_listing())
-        return
-    if benchmark == "reference":
-        click.echo(benchmark_reference())
+    if benchmark in _LISTINGS:
+        click.echo(_LISTINGS[benchmark]())
         return
     if predictions:
-        from flexjudge.bench.predictions import score_predictions
-
-        result = score_predictions(benchmark, list(predictions), data, split=split)
-        report = render_markdown(result)
-        if output is not None:
-            output.mkdir(parents=True, exist_ok=True)
-            (output / "metrics.json").write_text(metrics_json(result))
-            (output / "report.md").write_text(report)
-        click.echo(report)
+        _score(benchmark, predictions, data, split, output)
         return
     if data is None or output is None:
         raise ConfigError(
@@ -182,6 +175,33 @@ def eval_command(
     click.echo(render_markdown(result))
 
 
+def _score(
+    benchmark: str,
+    predictions: tuple[Path, ...],
+    data: str | None,
+    split: str | None,
+    output: Path | None,
+) -> None:
+    from flexjudge.bench.harness import write_outputs
+    from flexjudge.bench.report import render_markdown
+    from flexjudge.bench.scoring import score_predictions
+    from flexjudge.io import check_distinct
+
+    result = score_predictions(benchmark, list(predictions), data, split=split)
+    if output is not None:
+        inputs = {f"--predictions {p}": p for p in predictions}
+        check_distinct({"--output metrics.json": output / "metrics.json"}, inputs)
+        output.mkdir(parents=True, exist_ok=True)
+        write_outputs(result, output)
+    click.echo(render_markdown(result))
+
+
+def _formats() -> str:
+    from flexjudge.bench.formats import formats_listing
+
+    return formats_listing()
+
+
 def _listing() -> str:
     from flexjudge.bench.suites import benchmark_names, get_benchmark
 
@@ -218,3 +238,6 @@ def benchmark_reference() -> str:
             )
         out += ["", f"Metrics: {b.metric_rules}", "", f"Protocol: {b.protocol.note}", ""]
     return "\n".join(out)
+
+
+_LISTINGS = {"list": _listing, "formats": _formats, "reference": benchmark_reference}

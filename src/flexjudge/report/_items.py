@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from flexjudge.bench.loaders import iter_jsonl
+from flexjudge.bench.records import iter_jsonl
 from flexjudge.errors import InputError
 from flexjudge.report._gold import Gold
 

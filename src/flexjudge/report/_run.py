@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flexjudge.bench.predictions import iter_verdict_objects
+from flexjudge.bench.verdicts import iter_verdict_objects
 from flexjudge.errors import InputError
 from flexjudge.report._gold import Gold
 from flexjudge.report._items import read_items

@@ -1,12 +1,15 @@
-"""The benchmarks the harness can judge and score, by name.
+"""The benchmarks the harness can judge and score, by name: one module per benchmark.
 
-Each module defines :class:`~flexjudge.bench.spec.Benchmark` subclasses; :data:`REGISTRY`
-maps a name (and its aliases) to a factory, imported lazily.
+Each module holds its :class:`~flexjudge.bench.spec.Benchmark` (loader of the benchmark's own
+data format, scorer, paper numbers) and, where the benchmark's authors publish judge outputs,
+its readers of them (``FORMATS``, collected by :mod:`flexjudge.bench.formats`). Modules are
+imported lazily, by name, when a benchmark is asked for.
 """
 
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
 from flexjudge.bench.spec import Benchmark
 from flexjudge.errors import ConfigError
@@ -15,7 +18,7 @@ from flexjudge.errors import ConfigError
 _SUITES: dict[str, tuple[str, str]] = {
     "audio": ("flexjudge.bench.suites.audio", "Audio"),
     "genai_bench": ("flexjudge.bench.suites.genai_bench", "GenAIBench"),
-    "judgelm": ("flexjudge.bench.suites.text", "JudgeLM"),
+    "judgelm": ("flexjudge.bench.suites.judgelm", "JudgeLM"),
     "mj_bench": ("flexjudge.bench.suites.mj_bench", "MJBench"),
     "mllm_judge": ("flexjudge.bench.suites.mllm_judge", "MLLMJudge"),
     "multimodal_rewardbench": (
@@ -23,7 +26,7 @@ _SUITES: dict[str, tuple[str, str]] = {
         "MultimodalRewardBench",
     ),
     "pampa": ("flexjudge.bench.suites.pampa", "Pampa"),
-    "pandalm": ("flexjudge.bench.suites.text", "PandaLM"),
+    "pandalm": ("flexjudge.bench.suites.pandalm", "PandaLM"),
     "vl_rewardbench": ("flexjudge.bench.suites.vl_rewardbench", "VLRewardBench"),
 }
 _ALIASES = {
@@ -46,9 +49,15 @@ def canonical(name: str) -> str:
     return _ALIASES.get(key, key)
 
 
-def get_benchmark(name: str) -> Benchmark:
+def suite_module(name: str) -> ModuleType:
+    """The module of benchmark ``name`` (aliases accepted); an unknown name is a ConfigError."""
     key = canonical(name)
     if key not in _SUITES:
         raise ConfigError(f"unknown benchmark {name!r}: use one of {', '.join(benchmark_names())}")
-    module, cls = _SUITES[key]
-    return getattr(importlib.import_module(module), cls)()
+    return importlib.import_module(_SUITES[key][0])
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """A fresh instance of benchmark ``name`` (aliases accepted)."""
+    benchmark: Benchmark = getattr(suite_module(name), _SUITES[canonical(name)][1])()
+    return benchmark

@@ -16,7 +16,7 @@ official scripts expect them (official-code.md §3.5):
   (``sys64e2f-utt491a0c5.wav`` -> ``sys64e2f``), as the official scorer. System targets from
   ``main/DATA/mydata_system.csv`` (``system,mean``, header optional) when it exists.
 * **somos** - ``training_files/split1/clean/test_mos_list.txt`` (or ``.csv``; header
-  ``utteranceId,mean``), read by :func:`~flexjudge.bench.loaders.iter_somos_mos_list`; audio
+  ``utteranceId,mean``), read by :func:`iter_somos_mos_list`; audio
   ``<utteranceId>`` in the nearest ``audios/`` folder above the list (``--media`` overrides).
   System = the id's ``_NNN`` suffix. System targets from ``test_system.csv`` beside the list
   when it exists.
@@ -38,18 +38,17 @@ the correlations and counted (``n_invalid``), never replaced by the official fal
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from flexjudge.bench.errors import BenchmarkDataError
-from flexjudge.bench.loaders import iter_somos_mos_list
 from flexjudge.bench.metrics import Metric, system_correlations, utterance_correlations
-from flexjudge.bench.sources import resolve_media
-from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
+from flexjudge.bench.paper import raw
+from flexjudge.bench.records import iter_csv_rows, resolve_media
+from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, PaperNumbers, Protocol
 from flexjudge.prompts import protocol as texts
 
 SPLITS = ("nisqa", "bvcc", "somos", "voxsim")
@@ -124,31 +123,74 @@ def _is_number(value: str) -> bool:
         return False
 
 
-def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank CSV rows with 1-based line numbers."""
-    try:
-        fh = path.open(encoding="utf-8", newline="")
-    except FileNotFoundError:
-        raise BenchmarkDataError(path, "file not found") from None
-    except IsADirectoryError:
-        raise BenchmarkDataError(path, "is a directory, expected a file") from None
-    with fh:
-        reader = csv.reader(fh)
-        for row in reader:
-            if row and "".join(row).strip():
-                yield reader.line_num, [c.strip() for c in row]
+@dataclass(frozen=True)
+class SomosUtterance:
+    """One row of SOMOS ``test_mos_list``: utterance id, its sentence and system, mean MOS.
+
+    Per SOMOS's readme the utterance id is ``<sentenceId>_<systemId>`` and systemId is
+    ``000``-``200`` (000 = natural speech); e.g. ``LJ002-0181_110.wav`` -> system ``110``.
+    """
+
+    utterance_id: str
+    sentence_id: str
+    system_id: str
+    mos: float
+    line: int
+
+
+def iter_somos_mos_list(path: Path | str) -> Iterator[SomosUtterance]:
+    """Stream a SOMOS ``test_mos_list.csv`` / ``.txt`` (``utteranceId,mean``; header optional).
+    The system id must be 000-200 and the MOS within [1, 5]."""
+    path = Path(path)
+    for lineno, row in iter_csv_rows(path):
+        if lineno == 1 and row[0] == "utteranceId":
+            continue
+        if len(row) != 2:
+            raise BenchmarkDataError(
+                path, f"expected 2 columns, got {len(row)}: {row!r}", line=lineno
+            )
+        utt = row[0]
+        stem = utt[:-4] if utt.endswith(".wav") else utt
+        sentence, sep, system = stem.rpartition("_")
+        if not sep or not (len(system) == 3 and system.isdigit() and int(system) <= 200):
+            raise BenchmarkDataError(
+                path, f"utterance id {utt!r} does not end in _<systemId 000-200>", line=lineno
+            )
+        mos = _number(row[1], path, lineno, "MOS")
+        if not 1.0 <= mos <= 5.0:
+            raise BenchmarkDataError(path, f"MOS {mos} is outside [1, 5]", line=lineno)
+        yield SomosUtterance(utt, sentence, system, mos, lineno)
 
 
 def read_system_mos(path: Path) -> dict[str, float]:
     """A system MOS file (``system,mean``; a header line is skipped): system -> MOS."""
     out: dict[str, float] = {}
-    for line, row in _rows(path):
+    for line, row in iter_csv_rows(path):
         if len(row) < 2:
             raise BenchmarkDataError(path, f"expected system,mean, got {row!r}", line=line)
         if not _is_number(row[1]) and not out:
             continue  # header
         out[row[0]] = _number(row[1], path, line, "system MOS")
     return out
+
+
+# Table 4 (Flex-Omni-7B only: Flex-VL-7B has no audio input)
+PAPER: dict[str, PaperNumbers] = {
+    "nisqa": raw(utterance_lcc=(None, 0.545), utterance_srcc=(None, 0.590)),
+    "bvcc": raw(
+        utterance_lcc=(None, 0.081),
+        utterance_srcc=(None, 0.067),
+        system_lcc=(None, 0.144),
+        system_srcc=(None, 0.128),
+    ),
+    "somos": raw(
+        utterance_lcc=(None, 0.150),
+        utterance_srcc=(None, 0.138),
+        system_lcc=(None, 0.323),
+        system_srcc=(None, 0.325),
+    ),
+    "voxsim": raw(utterance_lcc=(None, 0.271), utterance_srcc=(None, 0.268)),
+}
 
 
 class Audio(Benchmark):
@@ -158,6 +200,7 @@ class Audio(Benchmark):
     media = "audio"
     protocol = _PROTOCOLS["nisqa"]
     metric_rules = _RULES
+    paper = PAPER
     data_hint = (
         "nisqa: NISQA_TEST_*_file.csv (or their folder); bvcc: main/DATA/sets/"
         "test_mos_list.txt; somos: training_files/split1/clean/test_mos_list.txt; "
@@ -176,7 +219,7 @@ class Audio(Benchmark):
             hits = ["bvcc"]
         return hits[0] if len(hits) == 1 else None
 
-    def items(
+    def load_items(
         self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
     ) -> Iterator[Item]:
         data = Path(data)
@@ -200,7 +243,7 @@ class Audio(Benchmark):
             group = path.stem.removesuffix("_file")
             roots = [media_root] if media_root else [path.parent, path.parent.parent]
             header: list[str] | None = None
-            for line, row in _rows(path):
+            for line, row in iter_csv_rows(path):
                 if header is None:
                     header = row
                     missing = [c for c in ("filepath_deg", "mos") if c not in header]
@@ -224,12 +267,14 @@ class Audio(Benchmark):
         wav_root = media_root or data.parent.parent / "wav"
         system_file = data.parent.parent / "mydata_system.csv"
         targets = read_system_mos(system_file) if system_file.is_file() else {}
-        for line, row in _rows(data):
+        for line, row in iter_csv_rows(data):
             if len(row) < 2:
                 raise BenchmarkDataError(data, f"expected wav,score, got {row!r}", line=line)
             if line == 1 and not _is_number(row[1]):
                 continue  # header
             wav = row[0]
+            if not wav:
+                raise BenchmarkDataError(data, "no audio file named (empty wav column)", line=line)
             system = Path(wav).stem.split("-")[0]
             audio, problem = resolve_media(wav, wav_root, "audio")
             yield Item(
@@ -262,13 +307,17 @@ class Audio(Benchmark):
 
     def _voxsim(self, data: Path, media_root: Path | None) -> Iterator[Item]:
         roots = [media_root] if media_root else [data.parent / "wav", data.parent]
-        for line, row in _rows(data):
+        for line, row in iter_csv_rows(data):
             if len(row) < 5:
                 raise BenchmarkDataError(
                     data, f"expected path1,path2,is_same,?,score, got {row!r}", line=line
                 )
             if line == 1 and not _is_number(row[4]):
                 continue  # header
+            if not (row[0] and row[1]):
+                raise BenchmarkDataError(
+                    data, f"a voxsim pair needs two clips (path1,path2), got {row[:2]!r}", line=line
+                )
             found = [_find(p, roots) for p in row[:2]]
             problems = [p for _, p in found if p]
             request = {

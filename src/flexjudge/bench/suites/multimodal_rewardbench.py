@@ -32,8 +32,9 @@ from pathlib import Path
 
 from flexjudge.bench.errors import BenchmarkDataError
 from flexjudge.bench.metrics import Metric, accuracy_by_category, pairwise_accuracy
-from flexjudge.bench.sources import iter_records, resolve_media
-from flexjudge.bench.spec import Benchmark, Columns, Item, Protocol
+from flexjudge.bench.paper import raw
+from flexjudge.bench.records import iter_records, resolve_media
+from flexjudge.bench.spec import Benchmark, Columns, Item, PaperNumbers, Protocol
 
 #: Table 7's columns, in its order; ``overall`` (first in metrics.json) is micro over all items.
 CATEGORIES = (
@@ -73,6 +74,21 @@ def category_of(category: str, record_id: str) -> str:
     return _CATEGORY.get(category, UNKNOWN)
 
 
+# Table 7
+PAPER: dict[str, PaperNumbers] = {
+    "test": raw(
+        general_correctness=(0.620, 0.616),
+        general_preference=(0.618, 0.612),
+        knowledge=(0.630, 0.657),
+        reasoning_math=(0.677, 0.625),
+        reasoning_coding=(0.550, 0.582),
+        safety=(0.732, 0.362),
+        vqa=(0.837, 0.777),
+        overall=(0.686, 0.631),
+    )
+}
+
+
 class MultimodalRewardBench(Benchmark):
     name = "multimodal_rewardbench"
     title = "Multimodal RewardBench"
@@ -96,8 +112,9 @@ class MultimodalRewardBench(Benchmark):
         "reported beside safety; unknown categories in overall only"
     )
     data_hint = "data/all_data.json of facebookresearch/multimodal_rewardbench, images under data/"
+    paper = PAPER
 
-    def items(
+    def load_items(
         self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
     ) -> Iterator[Item]:
         path = Path(data)

@@ -41,6 +41,7 @@ from typing import Any
 
 from flexjudge.bench.errors import BenchmarkDataError
 from flexjudge.bench.metrics import Metric, best_of_n, label_accuracy, spearman
+from flexjudge.bench.records import open_text
 from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
 from flexjudge.prompts import protocol as texts
 
@@ -97,11 +98,8 @@ def _column(header: list[str], names: tuple[str, ...], path: Path, what: str) ->
 
 
 def _header(path: Path) -> list[str]:
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            return next(csv.reader(fh), [])
-    except (FileNotFoundError, IsADirectoryError):
-        raise BenchmarkDataError(path, "no such CSV file") from None
+    with open_text(path, "CSV file") as fh:
+        return next(csv.reader(fh), [])
 
 
 class Pampa(Benchmark):
@@ -139,7 +137,7 @@ class Pampa(Benchmark):
             return None
         return "best_of_n" if "response" in _header(Path(data)) else "direct"
 
-    def items(
+    def load_items(
         self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
     ) -> Iterator[Item]:
         path = Path(data)
@@ -153,7 +151,7 @@ class Pampa(Benchmark):
                 "candidate); use --split direct for a plain list",
             )
         seen: dict[str, int] = {}
-        with path.open(encoding="utf-8", newline="") as fh:
+        with open_text(path, "CSV file") as fh:
             reader = csv.DictReader(fh)
             for row in reader:
                 line = reader.line_num

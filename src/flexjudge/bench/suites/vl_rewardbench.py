@@ -21,14 +21,83 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flexjudge.bench.errors import BenchmarkDataError
-from flexjudge.bench.loaders import VLRB_CATEGORIES, iter_vl_rewardbench
 from flexjudge.bench.metrics import Metric, accuracy_by_category, macro_average
-from flexjudge.bench.sources import iter_records, resolve_media
-from flexjudge.bench.spec import Benchmark, Columns, Item, Protocol
+from flexjudge.bench.paper import pct
+from flexjudge.bench.records import Fields, iter_jsonl, iter_records, resolve_media
+from flexjudge.bench.spec import Benchmark, Columns, Item, PaperNumbers, Protocol
+
+#: Category by the image folder in ``image_path``. Inferred, not stated in the file: the folders
+#: split 749 / 318 / 183, the Hallucination / Reasoning / General sizes of the VL-RewardBench paper.
+VLRB_CATEGORIES: dict[str, str] = {
+    "povid": "hallucination",
+    "rlaif-v": "hallucination",
+    "rlhf-v": "hallucination",
+    "reasoning_tasks": "reasoning",
+    "wildvision-battle": "general",
+    "vlfeedback": "general",
+}
+
+
+@dataclass(frozen=True)
+class VLRewardBenchItem:
+    """One VL-RewardBench item (``data.jsonl``).
+
+    ``human_ranking`` is a rank per response, 0 = better: ``(0, 1)`` means the first response is
+    better. ``category`` comes from :data:`VLRB_CATEGORIES` (``None`` for an unknown folder).
+    ``id`` is not unique in the published file, so ``line`` is the stable key.
+    """
+
+    id: str
+    query: str
+    responses: tuple[str, str]
+    human_ranking: tuple[int, int]
+    image_path: str
+    models: tuple[str, ...]
+    judge: str | None
+    query_source: str | None
+    category: str | None
+    line: int
+
+    @property
+    def better(self) -> int:
+        """Index (0 or 1) of the human-preferred response."""
+        return self.human_ranking.index(0)
+
+
+def iter_vl_rewardbench(path: Path | str) -> Iterator[VLRewardBenchItem]:
+    """Stream VL-RewardBench ``data.jsonl``. Each item needs two responses and a
+    ``human_ranking`` of ``[0, 1]`` or ``[1, 0]``."""
+    path = Path(path)
+    for lineno, obj in iter_jsonl(path):
+        f = Fields(obj, path, line=lineno)
+        responses = f.get("response", list)
+        if len(responses) != 2 or not all(isinstance(r, str) for r in responses):
+            raise f.fail(f"'response' must be a list of 2 strings, got {len(responses)} items")
+        ranking = f.get("human_ranking", list)
+        if ranking not in ([0, 1], [1, 0]):
+            raise f.fail(f"human_ranking {ranking!r} is not [0, 1] or [1, 0]")
+        image_path = f.text("image_path")
+        parts = PurePosixPath(image_path).parts
+        folder = parts[1] if len(parts) > 2 else None
+        models = f.get("models", list, optional=True) or []
+        yield VLRewardBenchItem(
+            id=f.text("id"),
+            query=f.text("query"),
+            responses=(responses[0], responses[1]),
+            human_ranking=(ranking[0], ranking[1]),
+            image_path=image_path,
+            models=tuple(str(m) for m in models),
+            judge=f.text("judge", optional=True),
+            query_source=f.text("query_source", optional=True),
+            category=VLRB_CATEGORIES.get(folder) if folder else None,
+            line=lineno,
+        )
+
 
 #: The three categories of the paper, in its column order; anything else is "unknown".
 CATEGORIES = ("general", "hallucination", "reasoning")
@@ -65,6 +134,18 @@ def category_of_id(record_id: str) -> str:
     return _ID_PREFIX.get(prefix, "general")
 
 
+# Table 2 (left)
+PAPER: dict[str, PaperNumbers] = {
+    "test": pct(
+        general=(46.11, 47.01),
+        hallucination=(43.39, 42.72),
+        reasoning=(62.87, 61.08),
+        overall=(48.60, 48.02),
+        macro=(50.79, 50.27),
+    )
+}
+
+
 class VLRewardBench(Benchmark):
     name = "vl_rewardbench"
     title = "VL-RewardBench"
@@ -91,8 +172,9 @@ class VLRewardBench(Benchmark):
     data_hint = (
         "data.jsonl with images/ beside it, or a dataset folder / MMInstruction/VL-RewardBench"
     )
+    paper = PAPER
 
-    def items(
+    def load_items(
         self, data: str | Path, split: str, *, media_root: Path | None, protocol: Protocol
     ) -> Iterator[Item]:
         path = Path(data)
