@@ -324,11 +324,11 @@ def score_verdicts(
     n_items = 0
     for item in bench.items(data, split, media_root=media_root, protocol=protocol):
         n_items += 1
-        obj = by_id.pop(item.id, None)
-        if obj is None:
+        verdict = by_id.pop(item.id, None)
+        if verdict is None:
             missing.append(item.id)
             continue
-        scorer.add(replace(item, problem=None), obj)
+        scorer.add(replace(item, problem=None), verdict)
     if missing or by_id:
         extra = list(by_id)
         raise BenchmarkDataError(

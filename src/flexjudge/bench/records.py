@@ -13,7 +13,7 @@ import contextlib
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,7 +52,7 @@ def open_text(path: Path | str, what: str = "file") -> Iterator[IO[str]]:
         raise BenchmarkDataError(path, f"not valid UTF-8 ({exc.reason})") from None
 
 
-def iter_jsonl(path: Path | str, *, what: str = "file") -> Iterator[Record]:
+def iter_jsonl(path: Path | str, *, what: str = "file") -> Generator[Record, None, None]:
     """``(line number, object)`` for each non-blank line of a JSONL file (flexjudge.io's rules:
     a line that is not a JSON object raises with its number)."""
     try:
@@ -106,7 +106,7 @@ def peek_first_object(path: Path) -> tuple[str, dict[str, Any] | None]:
         try:
             first, _ = json.JSONDecoder().raw_decode(body)
         except json.JSONDecodeError:  # a first object longer than the head: read it all
-            first = (load_json_array(path) or [None])[0]
+            first = load_json_array(path)[0]
         return "array", first if isinstance(first, dict) else None
     lines = iter_jsonl(path)
     try:
@@ -146,7 +146,7 @@ def iter_records(
 
 def _iter_dataset(data: str, *, split: str | None, config: str | None) -> Iterator[Record]:
     try:
-        import datasets
+        import datasets  # type: ignore[import-untyped]
     except ImportError as exc:
         raise ConfigError(
             "reading a dataset folder or hub id needs `datasets`: pip install 'flexjudge[train]'"

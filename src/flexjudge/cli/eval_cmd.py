@@ -189,7 +189,7 @@ def _score(
 
     result = score_predictions(benchmark, list(predictions), data, split=split)
     if output is not None:
-        inputs = {f"--predictions {p}": p for p in predictions}
+        inputs: dict[str, Path | None] = {f"--predictions {p}": p for p in predictions}
         check_distinct({"--output metrics.json": output / "metrics.json"}, inputs)
         output.mkdir(parents=True, exist_ok=True)
         write_outputs(result, output)

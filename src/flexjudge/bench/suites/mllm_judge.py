@@ -263,18 +263,13 @@ class MLLMJudge(Benchmark):
                     },
                 )
         elif split == "score":
-            for it in iter_mllm_judge_score(data):
-                yield self._item(
-                    it, root, it.human, {"task": "score", "responses": [it.answer], "scale": "1-5"}
-                )
+            for scored in iter_mllm_judge_score(data):
+                fields = {"task": "score", "responses": [scored.answer], "scale": "1-5"}
+                yield self._item(scored, root, scored.human, fields)
         else:
-            for it in iter_mllm_judge_batch(data):
-                yield self._item(
-                    it,
-                    root,
-                    it.human,
-                    {"task": "batch", "responses": [a.answer for a in it.answers]},
-                )
+            for batch in iter_mllm_judge_batch(data):
+                fields = {"task": "batch", "responses": [a.answer for a in batch.answers]}
+                yield self._item(batch, root, batch.human, fields)
 
     @staticmethod
     def _item(it: Any, root: Path, gold: Any, fields: dict[str, Any]) -> Item:
