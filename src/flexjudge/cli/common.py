@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -15,6 +17,39 @@ import click
 
 from flexjudge.errors import FlexJudgeError
 from flexjudge.redact import redact
+
+
+class _Lines(logging.Formatter):
+    """``message`` for information, ``warning: message`` for warnings and worse."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            return f"{record.levelname.lower()}: {text}"
+        return text
+
+
+def configure_output(verbose: bool = False) -> None:
+    """Where the libraries' noise goes: flexjudge's own log lines (a training loss every N
+    steps, a retried batch) to stderr; transformers' and the hub's progress bars and info
+    logs only with ``verbose``. Set before those libraries are imported, through the variables
+    they read at import time."""
+    if not verbose:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        for module in ("transformers", "torch", "trl", "peft", "accelerate", "datasets"):
+            warnings.filterwarnings("ignore", category=FutureWarning, module=module)
+            warnings.filterwarnings("ignore", category=UserWarning, module=module)
+    logger = logging.getLogger("flexjudge")
+    if not any(getattr(h, "_flexjudge", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_Lines())
+        handler._flexjudge = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def info(message: str) -> None:

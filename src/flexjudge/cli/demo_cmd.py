@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
+
+from flexjudge.cli.common import echo_json
 
 
 @click.command()
@@ -29,7 +30,7 @@ def demo(out: Path, as_json: bool, quick: bool) -> None:
     settings = DemoSettings.quick() if quick else DemoSettings()
     summary = run_demo(out, settings, progress=lambda msg: err.print(f"[dim]demo:[/dim] {msg}"))
     if as_json:
-        click.echo(json.dumps(summary))
+        echo_json(summary)
         return
     print_summary(summary)
 

@@ -7,14 +7,18 @@ from typing import Any
 
 import click
 
-from flexjudge.cli.common import run_guarded
+from flexjudge.cli.common import configure_output, run_guarded
 from flexjudge.cli.curate_cmd import curate
 from flexjudge.cli.demo_cmd import demo
+from flexjudge.cli.dpo_cmd import dpo
 from flexjudge.cli.eval_cmd import eval_command
 from flexjudge.cli.judge_cmds import compare, rank, score
+from flexjudge.cli.loop_cmds import best_of_n, pairs, sample
 from flexjudge.cli.merge_cmd import merge
+from flexjudge.cli.mol_llama_cmd import mol_llama
 from flexjudge.cli.report_cmd import report
 from flexjudge.cli.run_cmd import run
+from flexjudge.cli.serve_cmd import serve
 from flexjudge.cli.train_cmd import train
 
 
@@ -27,8 +31,18 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flexjudge")
-def cli() -> None:
-    """Flex-Judge: a reasoning judge for text, images and more."""
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Show the libraries' logs, warnings and model-loading progress bars (stderr).",
+)
+def cli(verbose: bool) -> None:
+    """Flex-Judge: a reasoning judge for text, images and more.
+
+    Results go to stdout (with --json: exactly one JSON document); everything else - logs,
+    warnings, progress - goes to stderr."""
+    configure_output(verbose)
 
 
 @cli.command("tiny-model")
@@ -61,6 +75,10 @@ def tiny_model(out_dir: Path, arch: str, vocab: str, seed: int, full: bool) -> N
 
 
 for command in (score, compare, rank, run, demo, eval_command, merge, curate, train, report):
+    cli.add_command(command)
+cli.add_command(serve)
+cli.add_command(mol_llama)
+for command in (sample, best_of_n, pairs, dpo):  # the judge drives training (flexjudge.loop)
     cli.add_command(command)
 
 

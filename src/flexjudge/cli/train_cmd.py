@@ -7,7 +7,6 @@ recipe (:data:`flexjudge.train.PAPER_RECIPE`).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from flexjudge.cli.common import run_guarded
+from flexjudge.cli.common import configure_output, echo_json, run_guarded
 from flexjudge.cli.declared import add_options, layer_yaml
 from flexjudge.options import specs_of
 from flexjudge.train.recipe import SFTRecipe
@@ -59,7 +58,8 @@ def _is_main_process() -> bool:
     help="YAML of option values named as the options (lr, grad_accum, lora_rank, ...), "
     "e.g. configs/recipes/paper.yaml; options given here win.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (only that).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no loss lines.")
 @click.pass_context
 def train(
     ctx: click.Context,
@@ -68,6 +68,7 @@ def train(
     output: Path,
     config_path: Path | None,
     as_json: bool,
+    quiet: bool,
     **options: Any,
 ) -> None:
     """Fine-tune a judge text-only on reasoning-first rows (TRL SFT, loss on the answer turn)."""
@@ -110,10 +111,21 @@ def train(
             highlight=False,
         )
     result = train_sft(
-        model, rows, output, lora=lora_settings, freeze_vision=freeze_vision, **overrides
+        model,
+        rows,
+        output,
+        lora=lora_settings,
+        freeze_vision=freeze_vision,
+        log_every=recipe.log_every,
+        quiet=quiet,
+        **overrides,
     )
-    if not main:
-        return
+    if main:
+        _report(result, console, as_json)
+
+
+def _report(result: Any, console: Console, as_json: bool) -> None:
+    """The run's summary: one JSON document on stdout, or a table."""
     summary = {
         "output": str(result.output_dir),
         "examples": result.n_examples,
@@ -129,7 +141,7 @@ def train(
         "seconds": round(result.seconds, 1),
     }
     if as_json:
-        click.echo(json.dumps(summary))
+        echo_json(summary)
         return
     table = Table(title="flexjudge train")
     table.add_column("")
@@ -159,4 +171,5 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(exc.exit_code)
 
+    configure_output()
     run_guarded(call)

@@ -41,6 +41,15 @@ class SFTRecipe:
     gradient_checkpointing: bool | None = option(
         None, "[on with CUDA].", target="gradient_checkpointing"
     )
+    report_to: str | None = option(
+        None,
+        "Send per-step metrics to tensorboard, wandb or all (TRL's report_to) [none; they are "
+        "always in the checkpoint's flexjudge_train.json].",
+        target="report_to",
+    )
+    log_every: int | None = option(
+        None, "Print the loss to stderr every N steps [about 20 lines per run]."
+    )
     lora: bool = option(False, "Train LoRA adapters (PEFT) instead of all weights.")
     lora_rank: int | None = option(None, "[16].")
     lora_alpha: int | None = option(None, "[32].")

@@ -29,6 +29,7 @@ from transformers import AutoConfig, AutoProcessor
 
 from flexjudge.engines.model_classes import load_model_class
 from flexjudge.errors import ConfigError, InputError, ModelLoadError
+from flexjudge.train.progress import quiet_trainer
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,9 @@ class TrainResult:
     frozen_media_parameters: int = 0
     adapter_only: bool = False
     """True when the output is a PEFT adapter (LoRA without merge), not a full checkpoint."""
+    log_history: list[dict[str, Any]] = field(default_factory=list)
+    """Every logged step's metrics (loss, learning rate, gradient norm...), as the trainer
+    recorded them; written into the run record, never printed."""
 
 
 def _world_size() -> int:
@@ -224,27 +228,8 @@ def _prompt_completion(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def train_sft(
-    base_model: str | Path,
-    rows: Sequence[dict[str, Any]],
-    output_dir: str | Path,
-    *,
-    lora: LoraSettings | None = None,
-    freeze_vision: bool = False,
-    **overrides: Any,
-) -> TrainResult:
-    """Fine-tune ``base_model`` on prompt-completion ``rows`` and write a complete checkpoint
-    (weights, processor with chat template, generation config) to ``output_dir`` (a PEFT
-    adapter and the processor instead, with ``lora`` unmerged). ``overrides`` are
-    ``SFTConfig`` fields. Rows longer than ``max_length`` are dropped and reported."""
-    from datasets import Dataset
-    from trl import SFTTrainer
-
-    if not rows:
-        raise InputError("no training examples")
-    rows = _prompt_completion(rows)
-    output_dir = Path(output_dir)
-    args = sft_config(output_dir, **overrides)
+def _load_base(base_model: str | Path) -> tuple[Any, Any, Any]:
+    """The base checkpoint's config, processor and tokenizer (with a chat template)."""
     try:
         config = AutoConfig.from_pretrained(str(base_model))
         processor = AutoProcessor.from_pretrained(str(base_model))
@@ -253,55 +238,93 @@ def train_sft(
     tokenizer = getattr(processor, "tokenizer", processor)
     if getattr(tokenizer, "chat_template", None) is None:
         raise ModelLoadError(f"base model {str(base_model)!r} has no chat template")
+    return config, processor, tokenizer
 
+
+def _fitting(
+    rows: list[dict[str, Any]], tokenizer: Any, max_length: int | None
+) -> list[tuple[dict[str, Any], int]]:
+    """The rows that fit ``max_length`` tokens, with their lengths; the others are dropped and
+    reported (cut, they would lose their closing answer)."""
     lengths = _token_lengths(tokenizer, rows)
-    kept = [
-        (r, n) for r, n in zip(rows, lengths) if args.max_length is None or n <= args.max_length
-    ]
-    keep = [r for r, _ in kept]
-    dropped = len(rows) - len(keep)
+    kept = [(r, n) for r, n in zip(rows, lengths) if max_length is None or n <= max_length]
+    dropped = len(rows) - len(kept)
     if dropped:
         log.warning(
             "dropping %d of %d examples longer than max_length=%s (they would lose "
             "their closing answer)",
             dropped,
             len(rows),
-            args.max_length,
+            max_length,
         )
-    if not keep:
-        raise InputError(f"all {len(rows)} examples exceed max_length={args.max_length}")
+    if not kept:
+        raise InputError(f"all {len(rows)} examples exceed max_length={max_length}")
+    return kept
 
-    model = load_model_class(config).from_pretrained(str(base_model), dtype=torch.float32)
-    total = sum(p.numel() for p in model.parameters())
-    frozen = freeze_media_towers(model) if freeze_vision else 0
-    peft_config = lora_config(model, lora) if lora is not None else None
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(list(keep)),
-        processing_class=tokenizer,
-        peft_config=peft_config,
-    )
-    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    start = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - start
-    adapter_only = lora is not None and not lora.merge
+
+def save_trained(trainer: Any, output_dir: Path, lora: LoraSettings | None) -> bool:
+    """Save the trained model: merged into a complete checkpoint, or as it is (a PEFT adapter
+    when LoRA is not merged). Returns whether the output is an adapter only."""
     if lora is not None and lora.merge:
         if trainer.is_world_process_zero():
             merged = trainer.model.merge_and_unload()
             merged.save_pretrained(str(output_dir), safe_serialization=True)
-    else:
-        trainer.save_model(str(output_dir))
-    losses = [float(h["loss"]) for h in trainer.state.log_history if "loss" in h]
-    epochs = float(args.num_train_epochs)
+        return False
+    trainer.save_model(str(output_dir))
+    return lora is not None
+
+
+def train_sft(
+    base_model: str | Path,
+    rows: Sequence[dict[str, Any]],
+    output_dir: str | Path,
+    *,
+    lora: LoraSettings | None = None,
+    freeze_vision: bool = False,
+    log_every: int | None = None,
+    quiet: bool = False,
+    **overrides: Any,
+) -> TrainResult:
+    """Fine-tune ``base_model`` on prompt-completion ``rows`` and write a complete checkpoint
+    (weights, processor with chat template, generation config) to ``output_dir`` (a PEFT
+    adapter and the processor instead, with ``lora`` unmerged). ``overrides`` are
+    ``SFTConfig`` fields. Rows longer than ``max_length`` are dropped and reported. The loss
+    goes to stderr every ``log_every`` steps (:mod:`flexjudge.train.progress`), nothing at
+    all with ``quiet``."""
+    from datasets import Dataset
+    from trl import SFTTrainer
+
+    if not rows:
+        raise InputError("no training examples")
+    pc_rows = _prompt_completion(rows)
+    output_dir = Path(output_dir)
+    args = sft_config(output_dir, **overrides)
+    config, processor, tokenizer = _load_base(base_model)
+    kept = _fitting(pc_rows, tokenizer, args.max_length)
+    keep = [r for r, _ in kept]
+    model = load_model_class(config).from_pretrained(str(base_model), dtype=torch.float32)
+    total = sum(p.numel() for p in model.parameters())
+    frozen = freeze_media_towers(model) if freeze_vision else 0
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(keep),
+        processing_class=tokenizer,
+        peft_config=lora_config(model, lora) if lora is not None else None,
+    )
+    quiet_trainer(trainer, log_every, quiet=quiet)
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    adapter_only = save_trained(trainer, output_dir, lora)
     result = TrainResult(
         output_dir,
         len(keep),
-        dropped,
-        losses,
+        len(pc_rows) - len(keep),
+        [float(h["loss"]) for h in trainer.state.log_history if "loss" in h],
         seconds,
-        int(sum(n for _, n in kept) * epochs),
+        int(sum(n for _, n in kept) * float(args.num_train_epochs)),
         effective_batch_size=effective_batch_size(
             args.per_device_train_batch_size, args.gradient_accumulation_steps, args.world_size
         ),
@@ -309,6 +332,7 @@ def train_sft(
         total_parameters=total,
         frozen_media_parameters=frozen,
         adapter_only=adapter_only,
+        log_history=list(trainer.state.log_history),
     )
     if trainer.is_world_process_zero():  # one writer under accelerate/torchrun
         if getattr(config, "model_type", "") == "qwen2_5_omni" and not adapter_only:
@@ -381,5 +405,6 @@ def _write_record(
         },
         "train_seconds": round(result.seconds, 2),
         "losses": result.losses,
+        "log_history": result.log_history,
     }
     (output_dir / "flexjudge_train.json").write_text(json.dumps(record, indent=2, default=str))
