@@ -70,7 +70,7 @@ def load_and_score() -> dict:
     }
     for name, (load, score) in cases.items():
         t_load, rows = timed(load, 5)
-        t_score, _ = timed(lambda: score(rows), 5)
+        t_score, _ = timed(lambda score=score, rows=rows: score(rows), 5)
         out[name] = {
             "items": len(rows),
             "load_s": t_load,

@@ -143,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
             video = make_video(root / f"clip_{h}p.mp4", args.seconds, rate, w, h)
             n_source = int(args.seconds * rate)
             for preset in ("qwen", "official"):
-                sec, clip = timed(lambda: load_video(video, preset=preset), args.repeat)
+                sec, clip = timed(
+                    lambda video=video, preset=preset: load_video(video, preset=preset), args.repeat
+                )
                 rows.append(
                     (
                         f"video {w}x{h} {rate} fps h264, {args.seconds:g} s, preset {preset}",
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
         for kind, path in make_audio(root, args.seconds, 44100).items():
-            sec, clip = timed(lambda: load_audio(path), args.repeat)
+            sec, clip = timed(lambda path=path: load_audio(path), args.repeat)
             rows.append(
                 (
                     f"audio 44.1 kHz {'stereo int16 wav' if kind == 'wav' else 'mono mp3'} "

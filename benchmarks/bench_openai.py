@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         for c in (1, 4, 16):
             engine = OpenAIEngine(args.model, base_url=url, concurrency=c)
             results[f"http_c{c}_s"], verdicts = timed(
-                lambda: list(Judge(engine=engine, max_new_tokens=96, batch_size=16).run(reqs)),
+                lambda engine=engine: list(
+                    Judge(engine=engine, max_new_tokens=96, batch_size=16).run(reqs)
+                ),
                 args.repeat,
             )
             results[f"http_c{c}_valid"] = sum(v.ok for v in verdicts) / len(verdicts)

@@ -60,7 +60,9 @@ def http_runs(
     for c in (1, 4, 16):
         engine = OpenAIEngine(model, base_url=url, concurrency=c)
         judge = Judge(engine=engine, max_new_tokens=args.max_new_tokens, batch_size=16)
-        results[f"{label}_c{c}_s"], verdicts = timed(lambda: list(judge.run(reqs)), args.repeat)
+        results[f"{label}_c{c}_s"], verdicts = timed(
+            lambda judge=judge: list(judge.run(reqs)), args.repeat
+        )
         results[f"{label}_c{c}_statuses"] = sorted({v.status for v in verdicts})
         results[f"{label}_c{c}_tokens_per_vote"] = tokens_per_vote(verdicts, tokenizer)
         results[f"{label}_supports_n"] = engine.supports_n
@@ -89,7 +91,7 @@ def offline(args: argparse.Namespace) -> int:
     judge = Judge(engine=engine, max_new_tokens=args.max_new_tokens, batch_size=16)
     list(judge.run(reqs[:1]))
     res["vllm_startup_s"] = time.perf_counter() - t  # LLM start, compile included
-    res["vllm_batched_s"], verdicts = timed(lambda: list(judge.run(reqs)), args.repeat)
+    res["vllm_batched_s"], verdicts = timed(lambda judge=judge: list(judge.run(reqs)), args.repeat)
     res["vllm_tokens_per_vote"] = tokens_per_vote(verdicts, engine._template.tokenizer)
     import vllm
 

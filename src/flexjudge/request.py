@@ -86,7 +86,8 @@ class Scale:
 
     def distinct_values(self) -> int:
         """How many different scores the scale allows (a batch needs one per response)."""
-        return round((self.high - self.low) * 10**self.decimals) + 1
+        steps: int = round((self.high - self.low) * 10**self.decimals)
+        return steps + 1
 
     @classmethod
     def parse(cls, value: str | Scale) -> Scale:
@@ -116,9 +117,23 @@ class Scale:
 
 
 DEFAULT_SCALE = Scale(1, 10, 0)
-#: System-prompt families (prompts.protocol) and the default scale of the audio ones.
-PROTOCOLS = ("default", "audio_mos", "voxsim")
-PROTOCOL_SCALES = {"audio_mos": "1.0-5.0", "voxsim": "1.0-6.0"}
+#: System-prompt families (prompts.protocol), the task each takes and its default scale.
+PROTOCOLS = ("default", "audio_mos", "voxsim", "pampa", "mol_pairwise")
+PROTOCOL_SCALES = {
+    "audio_mos": "1.0-5.0",
+    "voxsim": "1.0-6.0",
+    "pampa": "1.0-10.0",
+    "mol_pairwise": "1.0-10.0",
+}
+PROTOCOL_TASKS = {
+    "audio_mos": Task.SCORE,
+    "voxsim": Task.SCORE,
+    "pampa": Task.SCORE,
+    "mol_pairwise": Task.PAIRWISE,
+}
+#: Flex-Mol-LLaMA's protocols: verbatim prompts that state their scale in words (so no other
+#: scale is taken), with text responses and the molecules at the prompt's ``<mol>`` slots.
+MOL_PROTOCOLS = frozenset({"pampa", "mol_pairwise"})
 
 
 #: Request fields that hold lists of media. A string there is an error, never a list of its
@@ -235,8 +250,10 @@ class JudgeRequest(_MediaLists):
     tie: bool = True
     """Pairwise only: whether equal scores are an acceptable verdict (a tie)."""
     protocol: str = "default"
-    """System-prompt family: "default" (JudgeLRM's), or "audio_mos" / "voxsim" (Flex-Omni's
-    audio prompts; score task only, scale 1.0-5.0 / 1.0-6.0 unless given)."""
+    """System-prompt family: "default" (JudgeLRM's), "audio_mos" / "voxsim" (Flex-Omni's
+    audio prompts; score task only, scale 1.0-5.0 / 1.0-6.0 unless given), or Flex-Mol-LLaMA's
+    "pampa" (score, exactly one molecule) / "mol_pairwise" (pairwise; the instruction marks
+    each molecule's place with ``<mol>``), both on 1.0-10.0 with text responses."""
     molecule_view: str = "both"
     """How molecules are shown: "image" (RDKit depiction), "text" (canonical SMILES, formula,
     descriptors) or "both"."""
@@ -274,7 +291,7 @@ class JudgeRequest(_MediaLists):
     @classmethod
     def _responses(cls, v: Any) -> Any:
         items = strict_list(v, "responses")
-        out = []
+        out: list[Candidate | dict[str, Any]] = []
         for i, r in enumerate(items):
             if isinstance(r, str):
                 out.append(Candidate(text=r))
@@ -297,12 +314,15 @@ class JudgeRequest(_MediaLists):
         if not self.instruction.strip():
             raise ValueError("instruction is empty")
         if self.protocol != "default":
-            if self.task is not Task.SCORE:
+            want = PROTOCOL_TASKS[self.protocol]
+            if self.task is not want:
                 raise ValueError(
-                    f"protocol {self.protocol} takes task score, got {self.task.value}"
+                    f"protocol {self.protocol} takes task {want.value}, got {self.task.value}"
                 )
             if self.scale == DEFAULT_SCALE:
                 self.scale = Scale.parse(PROTOCOL_SCALES[self.protocol])
+            if self.protocol in MOL_PROTOCOLS:
+                self._check_mol_protocol()
         for i, r in enumerate(self.responses):
             if r.is_empty():
                 raise ValueError(f"response {letter(i)} is empty")
@@ -313,6 +333,32 @@ class JudgeRequest(_MediaLists):
                 "fewer responses"
             )
         return self
+
+    def _check_mol_protocol(self) -> None:
+        """What Flex-Mol-LLaMA's verbatim prompts have room for (see :data:`MOL_PROTOCOLS`)."""
+        from flexjudge.prompts.protocol import MOL_PLACEHOLDER  # lazy: prompts imports us
+
+        name, fixed = self.protocol, Scale.parse(PROTOCOL_SCALES[self.protocol])
+        if self.scale != fixed:
+            raise ValueError(
+                f"protocol {name} scores on {fixed} (its prompt says so), got {self.scale}"
+            )
+        if self.criteria or self.reference:
+            raise ValueError(f"protocol {name} has no place for criteria or a reference answer")
+        if self.images or self.videos or self.audios or any(r.has_media() for r in self.responses):
+            raise ValueError(
+                f"protocol {name} takes text responses and molecules only (in molecules)"
+            )
+        if name == "pampa" and len(self.molecules) != 1:
+            raise ValueError(
+                f"protocol pampa takes exactly one molecule, got {len(self.molecules)}"
+            )
+        slots = self.instruction.count(MOL_PLACEHOLDER)
+        if name == "mol_pairwise" and slots != len(self.molecules):
+            raise ValueError(
+                f"protocol mol_pairwise: the instruction has {slots} {MOL_PLACEHOLDER} slots for "
+                f"{len(self.molecules)} molecules; write {MOL_PLACEHOLDER} where each molecule goes"
+            )
 
     @classmethod
     def build(cls, **fields: Any) -> JudgeRequest:

@@ -167,7 +167,7 @@ def curate(
     config = CurateConfig(**options)  # validate before hours of generation
     data = read_corpus(corpus, fields=_fields(fields), limit=limit, skip_malformed=skip_malformed)
     trace_list = _traces(data, output, teacher, traces, teacher_outputs, teacher_options)
-    count = TokenizerCounter(tokenizer) if tokenizer else WhitespaceCounter()
+    count: Any = TokenizerCounter(tokenizer) if tokenizer else WhitespaceCounter()
     result = run_curate(data, trace_list, config, count)
     stats_path = stats_path or output.with_suffix(".stats.json")
     write_result(result, output, stats_path)

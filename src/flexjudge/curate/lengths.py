@@ -16,7 +16,8 @@ from flexjudge.errors import ModelLoadError
 
 
 class TokenCounter(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def __call__(self, text: str) -> int: ...
 

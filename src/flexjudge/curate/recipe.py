@@ -418,13 +418,13 @@ def curate(
 ) -> CurateResult:
     """Run steps 1-6 and return the training rows, their examples and the stats report.
     Raises :class:`~flexjudge.errors.InputError` with the counts when nothing is selected."""
-    count = count or WhitespaceCounter()
+    counter: TokenCounter = count or WhitespaceCounter()
     items = corpus.items if isinstance(corpus, Corpus) else list(corpus)
-    kept, filter_stats = quality_filter(items, traces, count)
-    sel = _select(kept, config, count)
+    kept, filter_stats = quality_filter(items, traces, counter)
+    sel = _select(kept, config, counter)
     built = _build(sel, config)
     corpus_stats = corpus.stats() if isinstance(corpus, Corpus) else {"items": len(items)}
-    stats = _stats(corpus_stats, filter_stats, len(kept), sel, built, config, count)
+    stats = _stats(corpus_stats, filter_stats, len(kept), sel, built, config, counter)
     if not built.chosen:
         raise _nothing_selected(len(items), stats, config)
     rows = []

@@ -105,7 +105,10 @@ class TransformersEngine(Engine):
     # -- generation -------------------------------------------------------------------------
     def _inputs(self, requests: Sequence[ChatRequest]) -> Any:
         """The processor's batch (text, images, videos, audio) for ``requests``."""
-        texts, images, clips, sounds = [], [], [], []
+        texts: list[str] = []
+        images: list[Any] = []
+        clips: list[Any] = []
+        sounds: list[Any] = []
         for r in requests:
             messages, imgs, vids, auds = self.chat.messages(r)
             texts.append(self.chat.render_messages(messages, r.assistant_prefix))

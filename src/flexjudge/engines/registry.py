@@ -9,10 +9,13 @@ each declaration equal to its constructor's signature.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flexjudge.engines.base import Engine
@@ -91,7 +94,8 @@ _ENGINES: dict[str, EngineSpec] = {
             OptionSpec(
                 "timeout",
                 120.0,
-                "Seconds one request may take in all (connect, queue and the whole answer).",
+                "Seconds one attempt may take, from connecting to the last byte of the answer "
+                "(each retry gets its own).",
                 float,
             ),
             OptionSpec("max_retries", 3, "Retries of a failed request (429, 5xx, timeouts).", int),
@@ -120,12 +124,59 @@ def engine_options(name: str) -> tuple[OptionSpec, ...]:
     return engine_spec(name).options
 
 
+def checkpoint_model_type(model: str, revision: str | None = None) -> str | None:
+    """The ``model_type`` in ``model``'s ``config.json`` (a folder, or a hub id transformers can
+    resolve), read without loading anything else; None when there is none to read (the engine
+    then reports why it cannot load the checkpoint)."""
+    path = Path(model) / "config.json"
+    try:
+        if path.is_file():
+            config = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            from transformers import PretrainedConfig
+
+            config = PretrainedConfig.get_config_dict(model, revision=revision)[0]
+    except Exception:  # unreadable, not JSON, not on the hub: the engine names the cause
+        return None
+    kind = config.get("model_type") if isinstance(config, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _for_checkpoint(name: str, spec: EngineSpec, model: Any, options: dict[str, Any]) -> EngineSpec:
+    """Mol-LLaMA checkpoints (``model_type`` "mol_llama", molecules as graphs) take the
+    transformers engine's :class:`~flexjudge.engines.mol_llama.MolLLaMAEngine`, with the same
+    options; the vLLM engine cannot run them."""
+    if name not in ("transformers", "vllm") or model is None:
+        return spec
+    if checkpoint_model_type(str(model), options.get("revision")) != "mol_llama":
+        return spec
+    if name == "vllm":
+        raise ConfigError(
+            f"{model!r} is a Mol-LLaMA checkpoint, which the vllm engine cannot run (its "
+            "molecules enter as graph-encoder embeddings); use --engine transformers"
+        )
+    return dataclasses.replace(spec, module="flexjudge.engines.mol_llama", factory="MolLLaMAEngine")
+
+
+def checkpoint_chat(model: str, revision: str | None = None) -> Any:
+    """The processor side that ``model`` renders its prompts with, weights untouched (for
+    ``--show-prompt``): :class:`~flexjudge.engines.hf_chat.HFChat`, or
+    :class:`~flexjudge.engines.mol_llama.MolLLaMAChat` for a Mol-LLaMA checkpoint."""
+    if checkpoint_model_type(model, revision) == "mol_llama":
+        from flexjudge.engines.mol_llama import MolLLaMAChat
+
+        return MolLLaMAChat(model, revision=revision)
+    from flexjudge.engines.hf_chat import HFChat
+
+    return HFChat(model, revision=revision)
+
+
 def create_engine(name: str, model: str | None = None, **options: Any) -> Engine:
     """Build an engine by name; a missing optional dependency names the extra to install,
     and an option the engine's constructor does not take is refused, naming the declared
     ones. (Declared options are those the CLI offers; Python callers may pass any other
     keyword the constructor documents.)"""
-    spec = engine_spec(name)
+    spec = _for_checkpoint(name, engine_spec(name), model, options)
     try:
         module = importlib.import_module(spec.module)
     except ImportError as exc:

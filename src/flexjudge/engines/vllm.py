@@ -263,7 +263,8 @@ class VLLMEngine(Engine):
             for i, k in todo:
                 s = seqs[i][k]
                 cont_prompts.append({**prompts[i], "prompt": prompts[i]["prompt"] + s.text})
-                seed = None if seeds[i] is None else seeds[i] + k + round_ * _ROUND_SEED_STRIDE
+                base = seeds[i]
+                seed = None if base is None else base + k + round_ * _ROUND_SEED_STRIDE
                 cont_sampling.append(
                     self._sampling(params, 1, seed, params.max_new_tokens - s.n_tokens)
                 )
@@ -317,6 +318,6 @@ def _generation_config(model: str, revision: str | None) -> Any:
     from transformers import GenerationConfig
 
     try:
-        return GenerationConfig.from_pretrained(model, revision=revision)
+        return GenerationConfig.from_pretrained(model, revision=revision or "main")
     except Exception:  # no generation_config.json: the tokenizer's EOS is used
         return None

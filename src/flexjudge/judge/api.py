@@ -8,7 +8,7 @@ import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flexjudge.engines.base import Engine
 from flexjudge.engines.registry import create_engine
@@ -19,6 +19,9 @@ from flexjudge.prompts import build_chat
 from flexjudge.request import Candidate, JudgeRequest, Scale, Task
 from flexjudge.store import CachedEngine, CacheStats, Store
 from flexjudge.verdict import Verdict
+
+if TYPE_CHECKING:
+    from flexjudge.loop.select import Selection
 
 DEFAULT_MODEL = "jongwooko/Flex-VL-7B"
 
@@ -69,7 +72,9 @@ class Judge:
             base = create_engine(engine, model, **options)
         self._owns_store = store is not None and not isinstance(store, Store)
         try:
-            self.store = Store(store, lock=True) if self._owns_store else store  # type: ignore[arg-type]
+            self.store: Store | None = (
+                store if isinstance(store, Store) or store is None else Store(store, lock=True)
+            )
         except BaseException:
             base.close()
             raise
@@ -97,8 +102,9 @@ class Judge:
         """A judge sharing this one's engine, with its completions cached in ``store`` (a
         path, opened and locked here, and closed by the new judge's :meth:`close`)."""
         other = copy.copy(self)
-        other.store = Store(store, lock=True)
-        other.engine = CachedEngine(self.base_engine, other.store, read=cache)
+        opened = Store(store, lock=True)
+        other.store = opened
+        other.engine = CachedEngine(self.base_engine, opened, read=cache)
         other._owns_store, other._owns_engine = True, False
         return other
 
@@ -157,6 +163,25 @@ class Judge:
             task=Task.BATCH, instruction=instruction, responses=responses, scale=scale, **fields
         )
 
+    def best_of(
+        self,
+        instruction: str,
+        candidates: Sequence[ResponseLike],
+        *,
+        method: str = "score",
+        seed: int = 0,
+        **fields: Any,
+    ) -> Selection:
+        """Choose one of ``candidates``: ``method`` ``"score"`` (the top single score, the
+        paper's way), ``"rank"`` (one batch ranking) or ``"pairwise"`` (a round robin in both
+        orders, Copeland winner). Ties at the top are broken at random with ``seed``; a
+        candidate without a valid verdict is never chosen. Returns a
+        :class:`~flexjudge.loop.Selection` (``index``, ``status``, ``values``, ``tied``...).
+        ``fields``: media (``images``...) and ``criteria``, ``reference``, ``scale``."""
+        from flexjudge.loop.best_of_n import best_of_one  # the loop builds on this class
+
+        return best_of_one(self, instruction, candidates, method=method, seed=seed, **fields)
+
     # -- batches ----------------------------------------------------------------------------
     def run(
         self, requests: Iterable[JudgeRequest | Verdict | Mapping[str, Any]]
@@ -171,11 +196,13 @@ class Judge:
     def prompt(self, request: JudgeRequest | Mapping[str, Any]) -> str:
         """The exact text of the first presentation order's prompt, as the model sees it."""
         req = request if isinstance(request, JudgeRequest) else JudgeRequest.build(**request)
-        return self.engine.render(build_chat(req, prime_think=self.config.prime_think))
+        chat = build_chat(req, prime_think=self.config.prime_think, native=self.engine.modalities)
+        return self.engine.render(chat)
 
     def judge(self, request: JudgeRequest) -> Verdict:
         """Judge one request; unusable media raise :class:`~flexjudge.errors.MediaError`."""
-        self.engine.check(build_chat(request))  # media problems raise here, named
+        # media problems raise here, named
+        self.engine.check(build_chat(request, native=self.engine.modalities))
         return next(judge_stream([request], self.engine, self.config))
 
     # -- async twins ------------------------------------------------------------------------

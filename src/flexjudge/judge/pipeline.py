@@ -279,10 +279,7 @@ def _generate_forced(
             used[i][j] += comps[0].n_tokens
             reasons[i][j] = comps[0].finish_reason
     return [
-        [
-            Completion(texts[i][j], reasons[i][j], used[i][j])  # type: ignore[arg-type]
-            for j in range(config.votes)
-        ]
+        [Completion(texts[i][j], reasons[i][j], used[i][j]) for j in range(config.votes)]
         for i in range(len(chats))
     ]
 

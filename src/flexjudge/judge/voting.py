@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from flexjudge.errors import ConfigError
 from flexjudge.request import Task, letter
@@ -47,11 +47,11 @@ def aggregate(
     *,
     tie: bool = True,
     score_reduce: ScoreReduce = "mean",
-    request_id: str | None = None,
+    request_id: str | int | float | None = None,
 ) -> Verdict:
     """Turn the votes of one request (all orders) into its verdict."""
     valid = [v for v in votes if v.valid]
-    base = dict(
+    base: dict[str, Any] = dict(
         id=request_id, task=task.value, n_votes=len(votes), n_valid=len(valid), votes=list(votes)
     )
     if not valid:
@@ -65,7 +65,7 @@ def aggregate(
     return Verdict(status="ok", **base, **fields)
 
 
-def _score(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict:
+def _score(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict[str, Any]:
     values = [v.scores[0] for v in valid if v.scores]
     score = reduce_scores(values, how)
     mode_count = Counter(values).most_common(1)[0][1]
@@ -78,7 +78,7 @@ def _per_response(valid: Sequence[Vote], how: ScoreReduce) -> list[float]:
     return [reduce_scores([(v.scores or [])[i] for v in valid], how) for i in range(n)]
 
 
-def _pairwise(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict:
+def _pairwise(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict[str, Any]:
     counts = Counter(v.winner for v in valid)
     scores = _per_response(valid, how)
     top = counts.most_common()
@@ -104,7 +104,7 @@ def _pairwise(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict:
     )
 
 
-def _label(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict:
+def _label(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict[str, Any]:
     counts = Counter(v.label for v in valid)
     best_n = max(counts.values())
     label = next(v.label for v in valid if counts[v.label] == best_n)
@@ -116,7 +116,7 @@ def _label(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict:
     )
 
 
-def _batch(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict:
+def _batch(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict[str, Any]:
     n = len(valid[0].scores or [])
     scores = _per_response(valid, how)
     mean_rank = [
@@ -133,7 +133,7 @@ def _batch(valid: Sequence[Vote], tie: bool, how: ScoreReduce) -> dict:
     )
 
 
-def _first_reasoning(valid: Sequence[Vote], agrees) -> str:  # type: ignore[no-untyped-def]
+def _first_reasoning(valid: Sequence[Vote], agrees: Callable[[Vote], bool]) -> str:
     return next((v.reasoning for v in valid if agrees(v)), valid[0].reasoning)
 
 

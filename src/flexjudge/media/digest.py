@@ -74,7 +74,7 @@ def media_digest(item: Any, *, kind: str | None = None) -> str:
 def _array_hash(a: np.ndarray) -> hashlib._Hash:
     a = np.ascontiguousarray(a)
     h = hashlib.sha256(f"{a.dtype.str}:{a.shape}:".encode())
-    h.update(memoryview(a).cast("B"))
+    h.update(a.tobytes())
     return h
 
 

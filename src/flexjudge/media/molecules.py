@@ -293,16 +293,21 @@ def describe(source: Any) -> MoleculeDescription:
     """Formula and a few standard descriptors of a molecule."""
     from rdkit.Chem import Crippen, Descriptors, Lipinski, rdMolDescriptors
 
+    # RDKit's stubs miss these descriptor functions; they exist at run time.
+    crippen: Any = Crippen
+    descriptors: Any = Descriptors
+    lipinski: Any = Lipinski
+
     m = parse_molecule(source)
     mol = m.mol
     return MoleculeDescription(
         smiles=m.smiles,
         formula=rdMolDescriptors.CalcMolFormula(mol),
-        molecular_weight=round(float(Descriptors.MolWt(mol)), 3),
-        logp=round(float(Crippen.MolLogP(mol)), 3),
+        molecular_weight=round(float(descriptors.MolWt(mol)), 3),
+        logp=round(float(crippen.MolLogP(mol)), 3),
         tpsa=round(float(rdMolDescriptors.CalcTPSA(mol)), 3),
-        h_bond_donors=int(Lipinski.NumHDonors(mol)),
-        h_bond_acceptors=int(Lipinski.NumHAcceptors(mol)),
+        h_bond_donors=int(lipinski.NumHDonors(mol)),
+        h_bond_acceptors=int(lipinski.NumHAcceptors(mol)),
         rings=int(rdMolDescriptors.CalcNumRings(mol)),
         aromatic_rings=int(rdMolDescriptors.CalcNumAromaticRings(mol)),
         heavy_atoms=int(mol.GetNumHeavyAtoms()),
@@ -373,8 +378,9 @@ def embed_3d(source: Any, *, seed: int = 0) -> tuple[list[str], np.ndarray]:
     """Atoms (with hydrogens) and a 3D conformer ``(n_atoms, 3)`` in Angstrom from RDKit's
     ETKDGv3 with a fixed seed: the input a Uni-Mol-style conformer encoder needs."""
     from rdkit import Chem
-    from rdkit.Chem import AllChem
+    from rdkit.Chem import AllChem as _AllChem
 
+    AllChem: Any = _AllChem  # RDKit's stubs miss ETKDGv3 and EmbedMolecule
     m = parse_molecule(source)
     mol = Chem.AddHs(m.mol)
     params = AllChem.ETKDGv3()

@@ -53,7 +53,7 @@ class CachedEngine(Engine):
         self._media = MediaHasher()
 
     # -- delegation ------------------------------------------------------------------------
-    @property  # type: ignore[override]
+    @property
     def modalities(self) -> frozenset[str]:  # type: ignore[override]
         return self.engine.modalities
 

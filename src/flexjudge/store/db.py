@@ -100,7 +100,9 @@ class Store:
     stores, so they never contend for a lock.
     """
 
-    def __init__(self, path: str | Path, *, timeout: float = 60.0, lock: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 60.0, lock: bool = False
+    ) -> None:
         self.path = Path(path)
         self.timeout = timeout
         self._lock: StoreLock | None = None

@@ -22,7 +22,7 @@ log = logging.getLogger("flexjudge.train")
 DEFAULT_LINES = 20
 
 
-class TrainingLog(TrainerCallback):  # type: ignore[misc]
+class TrainingLog(TrainerCallback):
     """A progress bar (stderr, terminals only) and a loss line every ``every`` steps (by
     default, :data:`DEFAULT_LINES` lines over the run)."""
 

@@ -32,11 +32,19 @@ from flexjudge.testing.tiny.vocab import SUPPORTED_VOCABS, VOCABS, qwen_tokenize
 __all__ = ["PROVENANCE_FILE", "SUPPORTED_ARCHS", "SUPPORTED_VOCABS", "build_tiny_model"]
 
 
+def _build_mol_llama(out: Path, vocab: str, seed: int, hidden_size: int) -> dict[str, Any]:
+    """Mol-LLaMA (flexjudge.testing.tiny_mol_llama; imported when asked for: it needs PEFT)."""
+    from flexjudge.testing.tiny_mol_llama import build_mol_llama_folder
+
+    return build_mol_llama_folder(out, vocab, seed, hidden_size)
+
+
 _BUILDERS: dict[str, Callable[[Path, str, int, int], dict[str, Any]]] = {
     "qwen2_5_vl": _build_qwen2_5_vl,
     "llama3": _build_llama3,
     "qwen2_5_omni": _build_qwen2_5_omni,
     "qwen2_5_omni_full": _build_qwen2_5_omni_full,
+    "mol_llama": _build_mol_llama,
 }
 
 

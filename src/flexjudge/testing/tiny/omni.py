@@ -87,7 +87,7 @@ def _omni_thinker_config(tokenizer: Any, hidden_size: int) -> Any:
         "n_window": 100,
         "max_source_positions": 1500,
     }
-    return Qwen2_5OmniThinkerConfig(
+    return Qwen2_5OmniThinkerConfig(  # type: ignore[call-arg]  # vision_start_token_id is read
         text_config=text_config,
         vision_config=vision_config,
         audio_config=audio_config,

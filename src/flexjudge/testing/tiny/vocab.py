@@ -183,8 +183,8 @@ def qwen2_tokenizer(
     # constructor registers its named special tokens (eos, pad) in.
     return Qwen2Tokenizer(
         vocab=vocab,
-        merges=merges,
-        unk_token=None,
+        merges=merges,  # type: ignore[arg-type]  # tuples are what the BPE takes
+        unk_token=None,  # type: ignore[arg-type]  # Qwen's byte-level BPE has no unk
         bos_token=None,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
