@@ -8,44 +8,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from flexjudge.chat import ChatRequest, Message, Modality, Part
 from flexjudge.errors import ConfigError, MediaError
 
-#: Modalities a chat part can carry.
-Modality = Literal["text", "image", "video", "audio"]
-
-
-@dataclass(frozen=True)
-class Part:
-    """One piece of a chat message: text, or one media item (path, PIL image, array...)."""
-
-    type: Modality
-    text: str = ""
-    media: Any = None
-
-
-@dataclass(frozen=True)
-class Message:
-    role: Literal["system", "user", "assistant"]
-    parts: tuple[Part, ...]
-
-    def text(self) -> str:
-        return "".join(p.text for p in self.parts if p.type == "text")
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    """A conversation to continue. ``assistant_prefix`` is text the assistant turn already
-    starts with (``<think>\\n`` priming, or a partial answer being continued)."""
-
-    messages: tuple[Message, ...]
-    assistant_prefix: str = ""
-
-    def modalities(self) -> set[str]:
-        return {p.type for m in self.messages for p in m.parts if p.type != "text"}
-
-    def continued(self, more: str) -> ChatRequest:
-        return ChatRequest(self.messages, self.assistant_prefix + more)
-
+__all__ = [
+    "DEFAULT_MAX_NEW_TOKENS",
+    "DEFAULT_TEMPERATURE",
+    "DEFAULT_TOP_P",
+    "ChatRequest",
+    "Completion",
+    "Engine",
+    "EngineInfo",
+    "Message",
+    "Modality",
+    "Part",
+    "SamplingParams",
+    "truncate_at_stop",
+]
 
 #: The sampling defaults of flexjudge (the official evaluation scripts' T and top-p; the
 #: paper's 4096-token budget). Declared once: the judge's config and the CLI read them here.

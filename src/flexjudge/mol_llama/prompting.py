@@ -1,38 +1,35 @@
-"""Turning judge prompts into the token layout Mol-LLaMA expects.
+"""From the house's chat requests to the token layout Mol-LLaMA expects.
 
-Each molecule is one ``<mol>`` in a prompt text and becomes ``num_query_tokens`` (8) ``<mol>``
-tokens; the model fills those slots with the molecule's Q-Former outputs. Messages are
-rendered with the hand-written Llama-3 format (:data:`~.protocol_texts.MOL_LLAMA3_CHAT_TEMPLATE`),
-tokenised message by message without special tokens, as the original does, and batches are
-padded on the left with ``[PAD]``.
+The prompt itself comes from :func:`flexjudge.prompts.build_chat`, the one builder: protocols
+``"pampa"`` and ``"mol_pairwise"`` hold Flex-Mol-LLaMA's verbatim prompts, and for an engine
+that reads molecules natively each molecule is a ``Part("molecule", media=<canonical
+SMILES>)``. Here:
+
+* :func:`chat_messages`: plain-text messages in which each molecule part becomes
+  ``num_query_tokens`` (8) consecutive ``<mol>`` tokens, and the molecules' SMILES in prompt
+  order (the order the model fills the slots in). The engine renders these messages with the
+  checkpoint's chat template, :data:`~flexjudge.prompts.protocol.MOL_LLAMA3_CHAT_TEMPLATE`.
+* :func:`render_message` / :func:`tokenize_chats`: the original's hand-written Llama-3 format,
+  tokenised message by message without special tokens and padded on the left with ``[PAD]``:
+  the reference the saved chat template is tested against.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from flexjudge.errors import InputError
-from flexjudge.mol_llama.protocol_texts import (
-    MOL_TOKEN,
-    PAD_TOKEN,
-    PAIRWISE_JUDGE_SYSTEM,
-    PAIRWISE_JUDGE_USER,
-    PAMPA_FINAL_ANSWER_PATTERN,
-    PAMPA_JUDGE_SYSTEM,
-    PAMPA_JUDGE_USER,
-)
+from flexjudge.chat import ChatRequest
+from flexjudge.errors import InputError, MediaError
+from flexjudge.mol_llama.tokens import MOL_TOKEN, PAD_TOKEN
 
 __all__ = [
     "ChatBatch",
+    "chat_messages",
     "expand_mol_tokens",
-    "pairwise_judge_messages",
-    "pampa_candidate_text",
-    "pampa_judge_messages",
     "render_message",
     "tokenize_chats",
 ]
@@ -45,42 +42,31 @@ def expand_mol_tokens(text: str, per_molecule: int = 8) -> str:
     return text.replace(MOL_TOKEN, MOL_TOKEN * per_molecule)
 
 
-def pampa_candidate_text(response: str) -> str:
-    """The candidate's answer as the PAMPA judge sees it: cut before the first "Final answer:"
-    and stripped; unchanged (not stripped) when there is none, exactly as the original."""
-    match = re.search(PAMPA_FINAL_ANSWER_PATTERN, response)
-    return response[: match.start()].strip() if match else response
-
-
-def pampa_judge_messages(response: str, per_molecule: int = 8) -> list[dict[str, str]]:
-    """System and user messages of the pointwise PAMPA judge for one candidate response."""
-    user = expand_mol_tokens(PAMPA_JUDGE_USER, per_molecule) + pampa_candidate_text(response)
-    return [{"role": "system", "content": PAMPA_JUDGE_SYSTEM}, {"role": "user", "content": user}]
-
-
-def pairwise_judge_messages(
-    question: str, answer1: str, answer2: str, per_molecule: int = 8
-) -> list[dict[str, str]]:
-    """System and user messages of the pairwise DPO-labelling judge. ``question`` names each
-    molecule with one ``<mol>`` (expanded here); generation is primed with ``<think>``
-    (``protocol_texts.THINK_PREFILL``)."""
-    # One pass over the template, so an answer that contains "<<ANSWER2>>" stays as written
-    # (the original's chained str.replace would substitute inside it).
-    slots = {
-        "<<QUESTION>>": expand_mol_tokens(question, per_molecule),
-        "<<ANSWER1>>": answer1,
-        "<<ANSWER2>>": answer2,
-    }
-    user = re.sub("|".join(map(re.escape, slots)), lambda m: slots[m.group(0)], PAIRWISE_JUDGE_USER)
-    return [
-        {"role": "system", "content": PAIRWISE_JUDGE_SYSTEM},
-        {"role": "user", "content": user},
-    ]
+def chat_messages(
+    request: ChatRequest, per_molecule: int = 8
+) -> tuple[list[dict[str, str]], list[str]]:
+    """``request``'s messages as plain text, each molecule part as ``per_molecule`` ``<mol>``
+    tokens, and the SMILES of those molecules in prompt order. Image, video and audio parts
+    are a :class:`~flexjudge.errors.MediaError`: Mol-LLaMA takes text and molecules."""
+    messages: list[dict[str, str]] = []
+    smiles: list[str] = []
+    for m in request.messages:
+        text = []
+        for p in m.parts:
+            if p.type == "text":
+                text.append(p.text)
+            elif p.type == "molecule":
+                text.append(expand_mol_tokens(MOL_TOKEN, per_molecule))
+                smiles.append(p.media)
+            else:
+                raise MediaError(f"Mol-LLaMA takes text and molecules, not {p.type} input")
+        messages.append({"role": m.role, "content": "".join(text)})
+    return messages, smiles
 
 
 def render_message(message: dict[str, str], assistant_prefix: str = "") -> str:
     """One message in the hand-written Llama-3 format; a user turn ends with the assistant
-    header and ``assistant_prefix`` (e.g. :data:`THINK_PREFILL`)."""
+    header and ``assistant_prefix`` (e.g. :data:`~flexjudge.prompts.protocol.THINK_PREFILL`)."""
     role, content = message.get("role"), message.get("content")
     if not isinstance(content, str):
         raise InputError(f"message content must be text, got {type(content).__name__}")
@@ -107,7 +93,7 @@ def tokenize_chats(
     chats: Sequence[Sequence[dict[str, str]]], tokenizer: Any, *, assistant_prefix: str = ""
 ) -> ChatBatch:
     """Tokenise each conversation message by message (no special tokens added) and pad the
-    batch on the left with ``[PAD]``."""
+    batch on the left with ``[PAD]``, as the original does."""
     pad_id = tokenizer.convert_tokens_to_ids(PAD_TOKEN)
     mol_id = tokenizer.convert_tokens_to_ids(MOL_TOKEN)
     unk = getattr(tokenizer, "unk_token_id", None)
