@@ -9,30 +9,30 @@ runs on the same items. The statistics are pure functions over verdict JSON obje
 matplotlib, SciPy).
 """
 
-from flexjudge.report._audit import audit, audit_run, response_lengths
-from flexjudge.report._bias import (
+from flexjudge.bench.audit import (
+    DEFAULT_AGREEMENT_EDGES,
     DEFAULT_LENGTH_EDGES,
+    agreement_reliability,
+    audit,
+    category_accuracy,
+    item_correct,
     length_bias,
     order_swap,
     per_order_outcomes,
     position_bias,
-    score_length,
-    tie_rates,
-)
-from flexjudge.report._compare import build_comparison, compare_runs
-from flexjudge.report._gold import Gold, benchmark_gold
-from flexjudge.report._items import ItemRecord, ItemsWriter, read_items
-from flexjudge.report._page import PageOptions, build_report
-from flexjudge.report._quality import (
-    DEFAULT_AGREEMENT_EDGES,
-    agreement_reliability,
-    category_accuracy,
-    item_correct,
+    response_lengths,
     score_error,
     score_histograms,
+    score_length,
     status_summary,
+    tie_rates,
 )
+from flexjudge.bench.gold import benchmark_gold
+from flexjudge.report._audit import audit_run
+from flexjudge.report._compare import build_comparison, compare_runs
+from flexjudge.report._page import PageOptions, build_report
 from flexjudge.report._run import Run, RunItem, load_run
+from flexjudge.run.items import Gold, ItemRecord, ItemsWriter, read_items
 
 __all__ = [
     "DEFAULT_AGREEMENT_EDGES",

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from flexjudge.bench.audit.quality import item_correct
 from flexjudge.errors import InputError
 from flexjudge.report._audit import audit_run
 from flexjudge.report._media import MediaEmbedder
@@ -20,7 +21,6 @@ from flexjudge.report._page import (
     page_json,
     render,
 )
-from flexjudge.report._quality import item_correct
 from flexjudge.report._run import Run, RunItem
 
 __all__ = ["build_comparison", "compare_runs"]

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flexjudge.bench.audit.quality import item_correct, score_error
 from flexjudge.report._audit import audit_run
 from flexjudge.report._media import MediaEmbedder
-from flexjudge.report._quality import item_correct, score_error
 from flexjudge.report._run import Run, RunItem
 
 __all__ = ["PageOptions", "build_report", "item_row", "page_json", "render"]

@@ -19,8 +19,7 @@ from typing import Any
 
 from flexjudge.bench.verdicts import iter_verdict_objects
 from flexjudge.errors import InputError
-from flexjudge.report._gold import Gold
-from flexjudge.report._items import read_items
+from flexjudge.run.items import Gold, read_items
 
 __all__ = ["Run", "RunItem", "load_run"]
 

@@ -20,19 +20,100 @@ default to ``line N``, and it has no gold), so the report of a run needs no extr
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from flexjudge.bench.records import iter_jsonl
 from flexjudge.errors import InputError
-from flexjudge.report._gold import Gold
+from flexjudge.io import iter_json_objects
+from flexjudge.prompts.protocol import LABELS
 
 __all__ = ["ItemRecord", "ItemsWriter", "read_items"]
 
 _MEDIA_FIELDS = ("images", "videos", "audios")
+
+
+_WINNERS = ("A", "B", "tie")
+
+
+@dataclass(frozen=True)
+class Gold:
+    """What the humans said about one item; every field is optional (``None``: not known).
+
+    ``winner``: ``"A"``, ``"B"`` or ``"tie"`` in request order. ``label``: one of the four
+    verdict labels. ``score``: the human score (MOS, 1-5 rating). ``ranking``: response
+    letters, best first. ``raw``: the benchmark's own value, shown as is.
+    """
+
+    winner: str | None = None
+    label: str | None = None
+    score: float | None = None
+    ranking: tuple[str, ...] | None = None
+    raw: Any = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.winner is not None:
+            out["winner"] = self.winner
+        if self.label is not None:
+            out["label"] = self.label
+        if self.score is not None:
+            out["score"] = self.score
+        if self.ranking is not None:
+            out["ranking"] = list(self.ranking)
+        if self.raw is not None:
+            out["raw"] = self.raw
+        return out
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str) -> Gold:
+        """Read the ``gold`` object of an ``items.jsonl`` line; ``where`` names the line."""
+        if not isinstance(obj, Mapping):
+            raise InputError(f"{where}: gold must be an object, got {obj!r}")
+        unknown = sorted(set(obj) - {"winner", "label", "score", "ranking", "raw"})
+        if unknown:
+            raise InputError(
+                f"{where}: unknown gold field(s) {unknown}; use winner, label, score, ranking, raw"
+            )
+        winner, label, score, ranking = (
+            obj.get(k) for k in ("winner", "label", "score", "ranking")
+        )
+        if winner is not None and winner not in _WINNERS:
+            raise InputError(f"{where}: gold winner {winner!r} is not one of {list(_WINNERS)}")
+        if label is not None and label not in LABELS:
+            raise InputError(f"{where}: gold label {label!r} is not one of {list(LABELS)}")
+        if score is not None and (
+            isinstance(score, bool)
+            or not isinstance(score, (int, float))
+            or not math.isfinite(score)
+        ):
+            raise InputError(f"{where}: gold score must be a finite number, got {score!r}")
+        if ranking is not None and (
+            not isinstance(ranking, list) or not all(isinstance(r, str) for r in ranking)
+        ):
+            raise InputError(f"{where}: gold ranking must be a list of letters, got {ranking!r}")
+        return cls(
+            winner,
+            label,
+            float(score) if score is not None else None,
+            tuple(ranking) if ranking is not None else None,
+            obj.get("raw"),
+        )
+
+    def describe(self) -> str:
+        """One short line for the items table."""
+        if self.label is not None:
+            return self.label
+        if self.ranking is not None:
+            return ">".join(self.ranking)
+        if self.winner is not None:
+            return self.winner
+        if self.score is not None:
+            return f"{self.score:g}"
+        return "" if self.raw is None else str(self.raw)
 
 
 @dataclass(frozen=True)
@@ -50,7 +131,7 @@ def read_items(path: Path | str) -> Iterator[ItemRecord]:
     """Stream an ``items.jsonl`` or a ``flexjudge run`` request file; a malformed line raises
     :class:`~flexjudge.bench.BenchmarkDataError` naming the file and the line."""
     path = Path(path)
-    for lineno, obj in iter_jsonl(path):
+    for lineno, obj in iter_json_objects(path):
         where = f"{path}, line {lineno}"
         if "request" in obj:
             if obj.get("id") is None:

@@ -24,8 +24,8 @@ from typing import Any
 
 from flexjudge.bench.bias import PositionBias
 from flexjudge.judge.voting import LABEL_WINNERS, aggregate
-from flexjudge.report._gold import Gold
 from flexjudge.request import Task, letter
+from flexjudge.run.items import Gold
 from flexjudge.verdict import Vote
 
 __all__ = [

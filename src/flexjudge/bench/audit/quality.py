@@ -20,9 +20,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flexjudge.bench.audit.bias import Golds, Verdicts, rate, vote_winner
 from flexjudge.parsing import REASONS
-from flexjudge.report._bias import Golds, Verdicts, rate, vote_winner
-from flexjudge.report._gold import Gold
+from flexjudge.run.items import Gold
 
 __all__ = [
     "DEFAULT_AGREEMENT_EDGES",
