@@ -41,6 +41,15 @@ def trained_vl(demo_run: dict) -> Path:
     return Path(demo_run["model"])
 
 
+@pytest.fixture(scope="session")
+def tiny_mol_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Mol-LLaMA (`flexjudge tiny-model DIR --arch mol_llama`): a checkpoint, with the
+    published-layout sources it was assembled from under ``sources/``."""
+    from flexjudge.testing.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("mol-llama") / "tiny", arch="mol_llama")
+
+
 @pytest.fixture()
 def png(tmp_path: Path) -> Path:
     from PIL import Image

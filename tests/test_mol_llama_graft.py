@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from safetensors.torch import load_file
-from tests._mol_llama_helpers import tiny_judge, tiny_mol_llama
+from tests._mol_llama_helpers import mol_messages, pampa_request, tiny_judge
 
 from flexjudge.errors import ModelLoadError
 from flexjudge.mol_llama import MolLLaMA, assemble_mol_llama
@@ -19,8 +19,8 @@ from flexjudge.mol_llama.weights import MOLECULESTM_PREFIX, POSITION_IDS, UNIMOL
 
 
 @pytest.fixture(scope="module")
-def parts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    tiny = tiny_mol_llama(tmp_path_factory)
+def parts(tmp_path_factory: pytest.TempPathFactory, tiny_mol_llama: Path) -> dict[str, Path]:
+    tiny = tiny_mol_llama
     out = tmp_path_factory.mktemp("graft") / "flex-mol-llama"
     judge = tiny_judge(tmp_path_factory)
     assemble_mol_llama(tiny / "sources" / "mol-llama", judge, out)
@@ -72,11 +72,11 @@ def test_the_graft_changes_only_the_llm(parts: dict[str, Path]) -> None:
 def test_assembled_checkpoint_loads_and_is_self_describing(parts: dict[str, Path]) -> None:
     from transformers import AutoTokenizer
 
-    from flexjudge.mol_llama import featurize_batch, pampa_judge_messages, tokenize_chats
+    from flexjudge.mol_llama import featurize_batch, tokenize_chats
 
     model = MolLLaMA.from_pretrained(parts["out"])
     tok = AutoTokenizer.from_pretrained(parts["out"])
-    batch = tokenize_chats([pampa_judge_messages("Small and neutral.")], tok)
+    batch = tokenize_chats([mol_messages(pampa_request("Small and neutral."))], tok)
     out = model.generate(
         batch.input_ids,
         attention_mask=batch.attention_mask,

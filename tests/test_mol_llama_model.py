@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from tests._mol_llama_helpers import tiny_mol_llama
+from tests._mol_llama_helpers import mol_messages, pampa_request
 
 from flexjudge.errors import FlexJudgeError, InputError, ModelLoadError
 from flexjudge.mol_llama import (
     MolLLaMA,
     featurize_batch,
-    pampa_judge_messages,
     register,
     tokenize_chats,
 )
@@ -33,8 +32,8 @@ ASPIRIN, ETHANOL = "CC(=O)Oc1ccccc1C(=O)O", "CCO"
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_mol_llama(tmp_path_factory)
+def tiny(tiny_mol_llama: Path) -> Path:
+    return tiny_mol_llama
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +59,8 @@ def test_auto_classes_load_the_saved_folder(loaded: tuple[Any, Any], tiny: Path)
 def test_greedy_generation_end_to_end(loaded: tuple[Any, Any]) -> None:
     model, tok = loaded
     chats = [
-        pampa_judge_messages("Lipophilic. Final answer: High"),
-        pampa_judge_messages("Polar " * 9),
+        mol_messages(pampa_request("Lipophilic. Final answer: High")),
+        mol_messages(pampa_request("Polar " * 9)),
     ]
     batch = tokenize_chats(chats, tok)
     molecules = featurize_batch([ASPIRIN, ETHANOL])
@@ -86,7 +85,7 @@ def test_greedy_generation_end_to_end(loaded: tuple[Any, Any]) -> None:
 
 def test_molecules_reach_the_llm(loaded: tuple[Any, Any]) -> None:
     model, tok = loaded
-    batch = tokenize_chats([pampa_judge_messages("x")], tok)
+    batch = tokenize_chats([mol_messages(pampa_request("x"))], tok)
     with torch.no_grad():
         logits = [
             model(batch.input_ids, batch.attention_mask, molecules=featurize_batch([s])).logits
@@ -100,7 +99,7 @@ def test_molecules_reach_the_llm(loaded: tuple[Any, Any]) -> None:
 
 def test_mol_slots_must_match_the_molecules(loaded: tuple[Any, Any]) -> None:
     model, tok = loaded
-    batch = tokenize_chats([pampa_judge_messages("x")], tok)
+    batch = tokenize_chats([mol_messages(pampa_request("x"))], tok)
     with pytest.raises(InputError, match="8 <mol> tokens but 2 molecules need 16"):
         model.generate(batch.input_ids, molecules=featurize_batch([ASPIRIN, ETHANOL]))
     with pytest.raises(InputError, match="no molecules"):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
-import pytest
 import torch
-from tests._mol_llama_helpers import tiny_mol_llama
 
 from flexjudge.mol_llama.config import QformerConfig
 from flexjudge.mol_llama.gin import GINConv, MoleculeSTM
@@ -124,10 +123,10 @@ def test_qformer_ignores_masked_encoder_positions() -> None:
     assert not torch.allclose(qf(queries, changed, torch.ones_like(mask)), out)
 
 
-def test_lora_delta_by_hand(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_lora_delta_by_hand(tiny_mol_llama: Path) -> None:
     from flexjudge.mol_llama import MolLLaMA
 
-    model = MolLLaMA.from_pretrained(tiny_mol_llama(tmp_path_factory))
+    model = MolLLaMA.from_pretrained(tiny_mol_llama)
     q_proj = model.llm.base_model.model.model.layers[0].self_attn.q_proj
     base = q_proj.base_layer.weight
     a, b = q_proj.lora_A["default"].weight, q_proj.lora_B["default"].weight

@@ -1,23 +1,21 @@
-"""The judge prompts (verbatim) and the token layout the checkpoint expects."""
+"""The judge prompts (verbatim, in prompts.protocol) and the token layout the checkpoint
+expects, from the prompts ``build_chat`` makes."""
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-from tests._mol_llama_helpers import tiny_mol_llama
+from tests._mol_llama_helpers import mol_messages, pampa_request
 
 from flexjudge.errors import InputError
-from flexjudge.mol_llama import protocol_texts as P
-from flexjudge.mol_llama.prompting import (
-    pairwise_judge_messages,
-    pampa_candidate_text,
-    pampa_judge_messages,
-    render_message,
-    tokenize_chats,
-)
+from flexjudge.mol_llama.prompting import render_message, tokenize_chats
+from flexjudge.prompts import protocol as P
+from flexjudge.prompts.build import pampa_candidate_text
+from flexjudge.request import JudgeRequest
 
 
 def _sha(text: str) -> str:
@@ -59,12 +57,20 @@ def test_prompt_texts_are_pinned() -> None:
 )
 def test_pampa_candidate_is_cut_before_final_answer(response: str, seen: str) -> None:
     assert pampa_candidate_text(response) == seen
-    user = pampa_judge_messages(response)[1]["content"]
-    assert user == P.PAMPA_JUDGE_USER.replace("<mol>", "<mol>" * 8) + seen
+    system, user = mol_messages(pampa_request(response))
+    assert system["content"] == P.PAMPA_JUDGE_SYSTEM
+    assert user["content"] == P.PAMPA_JUDGE_USER.replace("<mol>", "<mol>" * 8) + seen
 
 
 def test_pairwise_messages_fill_the_slots_once() -> None:
-    system, user = pairwise_judge_messages("Describe <mol>.", "It is <<ANSWER2>>.", "Benzene.")
+    request = JudgeRequest.build(
+        task="pairwise",
+        protocol="mol_pairwise",
+        instruction="Describe <mol>.",
+        molecules=["c1ccccc1"],
+        responses=["It is <<ANSWER2>>.", "Benzene."],
+    )
+    system, user = mol_messages(request)
     assert system["content"] == P.PAIRWISE_JUDGE_SYSTEM
     # An answer quoting a slot name keeps it: the slots are filled in one pass.
     assert user["content"] == (
@@ -87,14 +93,14 @@ def test_hand_written_llama3_format() -> None:
         render_message({"role": "tool", "content": "x"})
 
 
-def test_token_layout_left_padding_and_mol_slots(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_token_layout_left_padding_and_mol_slots(tiny_mol_llama: Path) -> None:
     from transformers import AutoTokenizer
 
-    tok: Any = AutoTokenizer.from_pretrained(tiny_mol_llama(tmp_path_factory))
+    tok: Any = AutoTokenizer.from_pretrained(tiny_mol_llama)
     assert tok.padding_side == "left" and tok.pad_token == "[PAD]"
     pad, mol = tok.convert_tokens_to_ids("[PAD]"), tok.convert_tokens_to_ids("<mol>")
     assert (pad, mol) == (len(tok) - 2, len(tok) - 1)
-    chats = [pampa_judge_messages("short"), pampa_judge_messages("a much longer answer " * 5)]
+    chats = [mol_messages(pampa_request(r)) for r in ("short", "a much longer answer " * 5)]
     batch = tokenize_chats(chats, tok)
     ids, mask, flags = batch.input_ids, batch.attention_mask, batch.mol_token_flag
     n_pad = int((mask[0] == 0).sum())

@@ -46,11 +46,12 @@ _media = [
     ),
     click.option(
         "--protocol",
-        type=click.Choice(["default", "audio_mos", "voxsim"]),
+        type=click.Choice(["default", "audio_mos", "voxsim", "pampa", "mol_pairwise"]),
         default="default",
         show_default=True,
-        help="System prompt: JudgeLRM's, or Flex-Omni's audio MOS / speaker-similarity "
-        "prompt (score only).",
+        help="System prompt: JudgeLRM's, Flex-Omni's audio MOS / speaker-similarity prompt "
+        "(score only), or Flex-Mol-LLaMA's PAMPA (score, one --molecule) / pairwise "
+        "DPO-labelling prompt (compare; <mol> in -i marks each --molecule).",
     ),
     click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object."),
     click.option(
@@ -101,21 +102,20 @@ def _execute(task: Task, responses: list[str], opts: dict[str, Any], **extra: An
 
 def _render(request: JudgeRequest, jk: dict[str, Any]) -> str:
     """Render with the checkpoint's own processor; never loads weights."""
-    chat = build_chat(request)
     if jk["engine"] not in ("transformers", "vllm"):  # vllm renders through the same processor
-        return render_chatml(chat)
-    from flexjudge.engines.hf_chat import HFChat
+        return render_chatml(build_chat(request))
+    from flexjudge.engines.registry import checkpoint_chat
 
     try:
-        engine = HFChat(jk["model"], revision=jk.get("revision"))
+        engine = checkpoint_chat(jk["model"], revision=jk.get("revision"))
     except ModelLoadError as exc:
         click.echo(
             f"note: {exc}\nnote: rendered in plain ChatML (Qwen's chat format) instead of "
             "the checkpoint's own template.",
             err=True,
         )
-        return render_chatml(chat)
-    return engine.render(chat)
+        return render_chatml(build_chat(request))
+    return engine.render(build_chat(request, native=engine.modalities))
 
 
 def print_verdict(v: Verdict) -> None:

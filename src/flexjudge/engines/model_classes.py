@@ -20,6 +20,8 @@ MODEL_CLASSES: dict[str, tuple[str, frozenset[str]]] = {
         "Qwen2_5OmniThinkerForConditionalGeneration",
         frozenset({"image", "video", "audio"}),
     ),
+    # Mol-LLaMA / Flex-Mol-LLaMA: flexjudge's own class (a dotted path), molecules as graphs.
+    "mol_llama": ("flexjudge.mol_llama.MolLLaMA", frozenset({"molecule"})),
 }
 TEXT_ONLY = ("AutoModelForCausalLM", frozenset[str]())
 
@@ -30,6 +32,13 @@ def model_class_for(config: Any) -> tuple[str, frozenset[str]]:
 
 
 def load_model_class(config: Any) -> Any:
+    """The class itself: a transformers class by name, or one of ours by dotted path."""
+    import importlib
+
     import transformers
 
-    return getattr(transformers, model_class_for(config)[0])
+    name = model_class_for(config)[0]
+    if "." in name:
+        module, _, attr = name.rpartition(".")
+        return getattr(importlib.import_module(module), attr)
+    return getattr(transformers, name)

@@ -7,7 +7,8 @@ RDKit; no torch_geometric, no Uni-Core), and the graft that makes Flex-Mol-LLaMA
 * :mod:`.modeling`: ``MolLLaMA``, the whole model, with ``<mol>`` splicing and ``generate``.
 * :mod:`.weights`: key groups, and the encoders' own checkpoints, loaded with a strict report.
 * :mod:`.graft`: ``assemble_mol_llama`` writes one self-contained checkpoint.
-* :mod:`.protocol_texts`, :mod:`.prompting`: the judge prompts verbatim and the token layout.
+* :mod:`.tokens`, :mod:`.prompting`: ``<mol>`` and ``[PAD]``, and the token layout of the
+  prompts :func:`flexjudge.prompts.build_chat` builds (protocols ``pampa``, ``mol_pairwise``).
 
 Call :func:`register` once before ``AutoConfig``/``AutoModelForCausalLM.from_pretrained`` of a
 saved folder.
@@ -19,21 +20,16 @@ from flexjudge.mol_llama.config import MolLLaMAConfig
 from flexjudge.mol_llama.featurize import MolBatch, featurize, featurize_batch
 from flexjudge.mol_llama.graft import assemble_mol_llama
 from flexjudge.mol_llama.modeling import MolLLaMA
-from flexjudge.mol_llama.prompting import (
-    pairwise_judge_messages,
-    pampa_judge_messages,
-    tokenize_chats,
-)
+from flexjudge.mol_llama.prompting import chat_messages, tokenize_chats
 
 __all__ = [
     "MolBatch",
     "MolLLaMA",
     "MolLLaMAConfig",
     "assemble_mol_llama",
+    "chat_messages",
     "featurize",
     "featurize_batch",
-    "pairwise_judge_messages",
-    "pampa_judge_messages",
     "register",
     "tokenize_chats",
 ]

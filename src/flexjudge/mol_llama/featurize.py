@@ -283,10 +283,11 @@ class MolBatch:
     def __len__(self) -> int:
         return int(self.unimol["src_tokens"].shape[0])
 
-    def to(self, device: torch.device | str) -> MolBatch:
+    def to(self, device: torch.device | str, *, non_blocking: bool = False) -> MolBatch:
+        """On ``device`` (the signature ``BatchEncoding.to`` calls it with)."""
         return MolBatch(
-            {k: v.to(device) for k, v in self.unimol.items()},
-            {k: v.to(device) for k, v in self.moleculestm.items()},
+            {k: v.to(device, non_blocking=non_blocking) for k, v in self.unimol.items()},
+            {k: v.to(device, non_blocking=non_blocking) for k, v in self.moleculestm.items()},
             self.smiles,
         )
 

@@ -30,7 +30,7 @@ import torch
 
 from flexjudge.errors import ModelLoadError
 from flexjudge.mol_llama.config import MolLLaMAConfig
-from flexjudge.mol_llama.protocol_texts import MOL_LLAMA3_CHAT_TEMPLATE, MOL_TOKEN, PAD_TOKEN
+from flexjudge.mol_llama.tokens import MOL_TOKEN, PAD_TOKEN
 from flexjudge.mol_llama.weights import (
     MOLECULESTM_PREFIX,
     POSITION_IDS,
@@ -41,6 +41,7 @@ from flexjudge.mol_llama.weights import (
     read_moleculestm_checkpoint,
     read_unimol_checkpoint,
 )
+from flexjudge.prompts.protocol import MOL_LLAMA3_CHAT_TEMPLATE
 
 __all__ = ["PROVENANCE_FILE", "assemble_mol_llama"]
 

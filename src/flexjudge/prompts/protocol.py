@@ -188,3 +188,104 @@ PAMPA_QUESTION = (
     "Predict the permeability of a given molecule to the artificial membrane in the Parallel "
     "Artificial Membrane Permeability Assay (PAMPA), high or low-to-moderate."
 )
+
+# --- Flex-Mol-LLaMA (protocols "pampa" and "mol_pairwise") -----------------------------------
+# Origin: the Flex-Judge repository, github.com/jongwooko/flex-judge @ 0e34d5f, ``example/`` (a
+# copy of Mol-LLaMA, DongkiKim95/Mol-LLaMA @ 8544da0, with the judge added); the study is
+# shared/reference/mol-llama.md §1.6 and §4. Every character kept, typos included ("FISRT",
+# "assitants"), and the leading "\n\n" of each text: the prompts are what the released model saw.
+#
+# * PAMPA_JUDGE_SYSTEM / PAMPA_JUDGE_USER: ``example/pampa/prompts.py`` (``PROMPTS["judge"]``),
+#   the pointwise 1.0-10.0 judge of a PAMPA permeability answer. The candidate's answer is
+#   appended to the user text, cut just before its first "Final answer:"
+#   (``example/pampa/dataset_judge.py``, ``truncate_at_final_answer``). No ``<think>`` prefill.
+# * PAIRWISE_JUDGE_SYSTEM / PAIRWISE_JUDGE_USER: ``example/data_provider/prompts.py``
+#   (``PROMPTS["judge"]``), the pairwise judge that labels DPO pairs, each pair in both orders;
+#   generation is primed with THINK_PREFILL (``example/judge.py``, ``think=True``).
+# * MOL_LLAMA3_CHAT_TEMPLATE: ``example/data_provider/tokenization_utils.py``
+#   (``tokenize_messages_llama3``), a hand-written Llama-3 format, *not* the Llama-3.1
+#   template: BOS only before the system turn, no "Cutting Knowledge Date" lines, the assistant
+#   header written after every user turn; batches padded on the left with ``[PAD]``.
+
+#: Where a prompt places a molecule: Mol-LLaMA's ``<mol>`` token, one per molecule in the
+#: text, which the model's tokenizer layout expands to one per Q-Former query (8).
+MOL_PLACEHOLDER = "<mol>"
+
+PAMPA_JUDGE_SYSTEM = (
+    "\n\nYou are a helpful assistant. The assistant first performs a detailed, step-by-step "
+    "reasoning process in its mind and then provides the user with the answer. The reasoning "
+    "process and answer are enclosed within <think> </think> and <answer> </answer> tags, "
+    "respectively, i.e., <think> detailed reasoning process here, explaining each step of your "
+    "evaluation for an AI assistant </think><answer> answer here </answer>. Now the user asks "
+    "you to judge the prediction of an AI assistant, by analyzing the given molecule. Score "
+    "this prediction on a scale from 1.0 to 10.0 (1 if prediction is inaccurate, 10 if "
+    "prediction is accurate, and 5 if uncertain given the molecular analysis) in FISRT "
+    "DECIMAL. Consider the following sub-dimensions when analyzing the molecule:\n"
+    "1) Lipophilicity: Higher lipophilicity generally correlates with increased permeability, "
+    "up to a certain threshold.\n"
+    "2) Molecular Size and Weight: Smaller molecules tend to have higher permeability.\n"
+    "3) Polarity: Low polar surface area and low hydrogen bond donors/acceptors are associated "
+    "with higher permeability.\n"
+    "4) Charge: Neutral molecules typically have better permeability compared to charged "
+    "species, which are less likely to diffuse through the hydrophobic lipid bilayer.\n"
+    "5) Rigidity: A high degree of rigidity often permeate membranes more easily.\n"
+    "6) Aromaticity: The presence of aromatic rings can influence lipophilicity and molecular "
+    "interactions with the lipid bilayer, thereby affecting permeability.\n"
+    "7) Hydration Energy: Lower hydration energy generally improves membrane permeation.\n"
+    "8) Membrane Affinity: Compounds with a balanced affinity for both the aqueous phase and "
+    "the lipid bilayer tend to exhibit better PAMPA permeability.\n"
+    "Avoid length, style or other bias. After thinking, when you finally reach a conclusion, "
+    "clearly provide your evaluation scores within <answer> </answer> tags, i.e., for example, "
+    "<answer>3.8</answer>."
+)
+
+#: The question in it is :data:`PAMPA_QUESTION`; a request's instruction takes its place.
+PAMPA_JUDGE_USER = (
+    "\n\n[Question]\n\n" + PAMPA_QUESTION + "\nMolecule <mol>.\n\n[Assistant's Answer]\n"
+)
+
+#: ``truncate_at_final_answer``'s pattern: the candidate is cut at its first match.
+PAMPA_FINAL_ANSWER_PATTERN = r"[Ff]inal [Aa]nswer:"
+
+PAIRWISE_JUDGE_SYSTEM = (
+    "\n\nYou are a helpful assistant. The assistant first performs a detailed, step-by-step "
+    "reasoning process in its mind and then provides the user with the answer. The reasoning "
+    "process and answer are enclosed within <think> </think> and <answer> </answer> tags, "
+    "respectively, i.e., <think> detailed reasoning process here, explaining each step of your "
+    "evaluation for both assistants </think><answer> answer here </answer>. Now the user asks "
+    "you to judge the performance of two AI assistants in response to the question. Score "
+    "assistants on a scale from 1.0 to 10.0 (higher=better). Criteria includes helpfulness, "
+    "relevance, accuracy, and level of detail. After thinking, when you finally reach a "
+    "conclusion, clearly provide your evaluation scores within <answer> </answer> tags, i.e., "
+    "for example,<answer>3</answer><answer>8</answer>. You MUST score both assitants and judge "
+    "one of them as the WINNER WITH A HIGHER SCORE."
+)
+
+#: Slots ``<<QUESTION>>``, ``<<ANSWER1>>``, ``<<ANSWER2>>``; the question names its molecules
+#: with :data:`MOL_PLACEHOLDER`.
+PAIRWISE_JUDGE_USER = (
+    "\n\n[Question]\n\n<<QUESTION>>\n\n[Assistant 1's Answer]\n<<ANSWER1>>\n\n"
+    "[Assistant 2's Answer]\n<<ANSWER2>>"
+)
+
+#: The assistant prefix of the pairwise judge (``think=True``): "<think>", no newline (unlike
+#: :data:`THINK_PRIME`).
+THINK_PREFILL = "<think>"
+
+#: The hand-written format above as a Jinja chat template, so that ``apply_chat_template``
+#: gives exactly the hand-written token sequence (the boundaries are special tokens, so
+#: tokenising per message, as the original does, or at once agree). ``add_generation_prompt``
+#: has no effect: the assistant header always follows a user turn.
+MOL_LLAMA3_CHAT_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{%- if message['role'] == 'system' %}"
+    "{{- '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\\n\\n' + message['content']"
+    " + '<|eot_id|>' }}"
+    "{%- elif message['role'] == 'user' %}"
+    "{{- '<|start_header_id|>user<|end_header_id|>\\n\\n' + message['content'] + '<|eot_id|>'"
+    " + '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}"
+    "{%- elif message['role'] == 'assistant' %}"
+    "{{- message['content'] + '<|eot_id|>' }}"
+    "{%- endif %}"
+    "{%- endfor %}"
+)

@@ -10,6 +10,8 @@ Rules:
 * Media are hashed by content, never by name: a path hashes the file's bytes, a PIL image its
   mode, size and pixels, an array its dtype, shape and bytes. The same picture saved under two
   names is one key; the same name holding a new picture is a new key.
+* A molecule part (a molecule an engine reads natively) holds a canonical SMILES and is
+  hashed as that molecule (``smiles:`` + the SMILES' sha256), never looked up as a file.
 * For engines that load weights themselves (:data:`LOCAL_WEIGHT_ENGINES`), a local checkpoint
   folder is identified by a content fingerprint (:func:`folder_fingerprint`), not by its path,
   so a copied or moved folder keeps its cache; a hub id found in the local Hugging Face cache
@@ -28,7 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flexjudge.engines.base import ChatRequest, Engine, SamplingParams
+from flexjudge.engines.base import ChatRequest, Engine, Part, SamplingParams
 from flexjudge.errors import MediaError, ModelLoadError
 
 #: Bump when the meaning of a key changes without its inputs changing (e.g. a change in how an
@@ -162,6 +164,13 @@ class MediaHasher:
         _feed(h, media, self)
         return h.hexdigest()
 
+    @staticmethod
+    def molecule(smiles: Any) -> str:
+        """A molecule part's key: its canonical SMILES (the prompt builder canonicalised it)."""
+        if not isinstance(smiles, str) or not smiles:
+            raise MediaError(f"a molecule part must hold a SMILES string, got {smiles!r:.60}")
+        return "smiles:" + digest(smiles)
+
     def _file(self, media: str | os.PathLike[str]) -> str:
         text = os.fspath(media)
         if isinstance(text, str) and text.startswith(("http://", "https://", "data:")):
@@ -240,18 +249,21 @@ def describe(
         "messages": [
             {
                 "role": m.role,
-                "parts": [
-                    {"type": "text", "text": p.text}
-                    if p.type == "text"
-                    else {"type": p.type, "sha256": media(p.media)}
-                    for p in m.parts
-                ],
+                "parts": [_part_record(p, media) for p in m.parts],
             }
             for m in request.messages
         ],
         "assistant_prefix": request.assistant_prefix,
         "params": params_record(params),
     }
+
+
+def _part_record(part: Part, media: MediaHasher) -> dict[str, Any]:
+    if part.type == "text":
+        return {"type": "text", "text": part.text}
+    if part.type == "molecule":
+        return {"type": "molecule", "sha256": media.molecule(part.media)}
+    return {"type": part.type, "sha256": media(part.media)}
 
 
 def params_record(params: SamplingParams) -> dict[str, Any]:

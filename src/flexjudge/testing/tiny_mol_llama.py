@@ -1,6 +1,7 @@
 """A tiny random Mol-LLaMA, laid out as the real one is, for offline tests.
 
-``build_tiny_mol_llama(out)`` writes:
+``build_tiny_mol_llama(out)`` (the same as ``build_tiny_model(out, arch="mol_llama")`` and
+``flexjudge tiny-model OUT --arch mol_llama``) writes:
 
 * ``out/``: a self-contained checkpoint (``MolLLaMA.from_pretrained`` loads it), assembled from
   the sources below by the library's own :func:`~flexjudge.mol_llama.assemble_mol_llama`, with
@@ -16,14 +17,14 @@
 
 Same key names as the full model at small sizes: Uni-Mol 2 layers of 32 (4 heads, 8 kernels),
 GIN 2 layers of 16, blending 1 block of 32, Q-Former 2 layers of 32 (cross-attention on layer
-0, 8 queries), LLaMA 2 layers of 128. All tensors are random, LoRA ``B`` included (PEFT would
-start it at zero), so every part changes the output.
+0, 8 queries), LLaMA 2 layers of 128 (``hidden_size``). All tensors are random, LoRA ``B``
+included (PEFT would start it at zero), so every part changes the output. The provenance record
+is ``out/flexjudge_tiny.json``, as for every tiny checkpoint.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shutil
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["TINY_SIZES", "build_tiny_mol_llama"]
+__all__ = ["TINY_SIZES", "build_mol_llama_folder", "build_tiny_mol_llama"]
 
 #: The sub-config sizes of the tiny model.
 TINY_SIZES: dict[str, dict[str, Any]] = {
@@ -60,7 +61,7 @@ TINY_SIZES: dict[str, dict[str, Any]] = {
 def _tokenizer() -> Any:
     from tokenizers import AddedToken
 
-    from flexjudge.mol_llama.protocol_texts import MOL_TOKEN, PAD_TOKEN
+    from flexjudge.mol_llama.tokens import MOL_TOKEN, PAD_TOKEN
     from flexjudge.testing.tiny.vocab import llama3_tokenizer
 
     tok = llama3_tokenizer("small")
@@ -161,18 +162,29 @@ def _write_sources(
     return {g: sum(v.numel() for k, v in state.items() if key_group(k) == g) for g in "AB"}
 
 
-def build_tiny_mol_llama(out_dir: str | Path, seed: int = 0) -> Path:
-    """Write the tiny Mol-LLaMA (see module docs) to ``out_dir`` and return ``out_dir``."""
-    from transformers import AutoConfig
+def build_tiny_mol_llama(out_dir: str | Path, seed: int = 0, hidden_size: int = 128) -> Path:
+    """Write the tiny Mol-LLaMA (see module docs) to ``out_dir`` and return ``out_dir``: the
+    same as ``build_tiny_model(out_dir, arch="mol_llama")`` and ``flexjudge tiny-model DIR
+    --arch mol_llama``. ``hidden_size`` is the LLaMA's width."""
+    from flexjudge.testing.tiny import build_tiny_model
 
+    return build_tiny_model(out_dir, arch="mol_llama", seed=seed, hidden_size=hidden_size)
+
+
+def build_mol_llama_folder(out: Path, vocab: str, seed: int, hidden_size: int) -> dict[str, Any]:
+    """The builder behind ``build_tiny_model(arch="mol_llama")``: writes ``out`` (module docs)
+    and returns the facts for its provenance record. The small vocabulary only: Mol-LLaMA
+    extends the LLaMA-3 tokenizer, and the tiny one is built on the small BPE."""
+    from flexjudge.errors import ConfigError
     from flexjudge.mol_llama import MolLLaMA, MolLLaMAConfig, assemble_mol_llama
     from flexjudge.mol_llama.graft import _text_config
-    from flexjudge.testing.tiny import PROVENANCE_FILE, build_tiny_model
+    from flexjudge.testing.tiny import build_tiny_model
 
-    out = Path(out_dir)
+    if vocab != "small":
+        raise ConfigError(f"arch mol_llama takes vocab small only, got {vocab!r}")
     mol_dir, llm_dir = out / "sources" / "mol-llama", out / "sources" / "llm"
     mol_dir.mkdir(parents=True, exist_ok=True)
-    build_tiny_model(llm_dir, arch="llama3", seed=seed)
+    build_tiny_model(llm_dir, arch="llama3", seed=seed, hidden_size=hidden_size)
     tok = _tokenizer()
     ids = {
         "pad": tok.convert_tokens_to_ids("[PAD]"),
@@ -197,15 +209,9 @@ def build_tiny_mol_llama(out_dir: str | Path, seed: int = 0) -> Path:
     for item in staging.iterdir():
         shutil.move(str(item), out / item.name)
     staging.rmdir()
-    record = {
-        "arch": "mol_llama",
-        "seed": seed,
+    return {
         "sizes": TINY_SIZES,
-        "llm_hidden_size": AutoConfig.from_pretrained(str(llm_dir)).hidden_size,
         "num_parameters_group_A": counts["A"],
         "num_parameters_group_B": counts["B"],
         "sources": {"mol_llama": "sources/mol-llama", "llm": "sources/llm"},
-        "dtype": "float32",
     }
-    (out / PROVENANCE_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    return out
