@@ -21,7 +21,7 @@ from flexjudge.store import CachedEngine, CacheStats, Store
 from flexjudge.verdict import Verdict
 
 if TYPE_CHECKING:
-    from flexjudge.loop.select import Selection
+    from flexjudge.judge.selection import Selection
 
 DEFAULT_MODEL = "jongwooko/Flex-VL-7B"
 
@@ -176,11 +176,11 @@ class Judge:
         paper's way), ``"rank"`` (one batch ranking) or ``"pairwise"`` (a round robin in both
         orders, Copeland winner). Ties at the top are broken at random with ``seed``; a
         candidate without a valid verdict is never chosen. Returns a
-        :class:`~flexjudge.loop.Selection` (``index``, ``status``, ``values``, ``tied``...).
+        :class:`~flexjudge.judge.selection.Selection` (``index``, ``status``, ``values``...).
         ``fields``: media (``images``...) and ``criteria``, ``reference``, ``scale``."""
-        from flexjudge.loop.best_of_n import best_of_one  # the loop builds on this class
+        from flexjudge.judge.selection import best_of
 
-        return best_of_one(self, instruction, candidates, method=method, seed=seed, **fields)
+        return best_of(self, instruction, candidates, method=method, seed=seed, **fields)
 
     # -- batches ----------------------------------------------------------------------------
     def run(

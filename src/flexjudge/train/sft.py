@@ -12,11 +12,9 @@ gradient from text-only data but would otherwise hold optimizer state.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import platform
 import shutil
 import time
 from collections.abc import Sequence
@@ -29,6 +27,7 @@ from transformers import AutoConfig, AutoProcessor
 
 from flexjudge.engines.model_classes import load_model_class
 from flexjudge.errors import ConfigError, InputError, ModelLoadError
+from flexjudge.train.common import data_sha256, hardware_settings, save_trained, versions
 from flexjudge.train.progress import quiet_trainer
 
 log = logging.getLogger(__name__)
@@ -108,10 +107,6 @@ class TrainResult:
     recorded them; written into the run record, never printed."""
 
 
-def _world_size() -> int:
-    return max(1, int(os.environ.get("WORLD_SIZE", "1") or 1))
-
-
 def effective_batch_size(per_device: int, accumulation: int, world_size: int | None = None) -> int:
     """Examples per optimizer step. ``world_size`` defaults to the launcher's ``WORLD_SIZE``
     (``accelerate launch``/``torchrun`` set it; 1 when absent)."""
@@ -121,33 +116,22 @@ def effective_batch_size(per_device: int, accumulation: int, world_size: int | N
 
 
 def sft_config(output_dir: str | Path, **overrides: Any) -> Any:
-    """A TRL ``SFTConfig`` with the paper's recipe, adjusted for the hardware present:
-    bf16 and gradient checkpointing only on CUDA (TRL turns both on by default).
-
-    Several processes without CUDA (``torchrun``/``accelerate launch`` set ``WORLD_SIZE``) train
-    data-parallel over gloo: accelerate's CPU path (``MULTI_CPU``) is only taken with
-    ``use_cpu=True``; ``ddp_backend="gloo"`` alone leaves transformers with a process group but
-    no DDP wrapper, each rank then training on its own. Under DeepSpeed (which has its own CPU
-    handling) only the gloo backend is set."""
+    """A TRL ``SFTConfig`` with the paper's recipe, adjusted for the hardware present
+    (:func:`flexjudge.train.common.hardware_settings`: bf16 and gradient checkpointing only
+    on CUDA, gloo data parallelism on CPUs)."""
     from trl import SFTConfig
 
-    cuda = torch.cuda.is_available()
     params: dict[str, Any] = dict(
         PAPER_RECIPE,
         output_dir=str(output_dir),
-        bf16=cuda and torch.cuda.is_bf16_supported(),
-        gradient_checkpointing=cuda,
         completion_only_loss=True,
         report_to=[],
         logging_steps=1,
         save_strategy="no",
         seed=0,
         dataset_num_proc=None,
+        **hardware_settings(),
     )
-    if not cuda and _world_size() > 1:
-        params["ddp_backend"] = "gloo"
-        if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() != "true":
-            params["use_cpu"] = True
     params.update(overrides)
     return SFTConfig(**params)
 
@@ -262,18 +246,6 @@ def _fitting(
     return kept
 
 
-def save_trained(trainer: Any, output_dir: Path, lora: LoraSettings | None) -> bool:
-    """Save the trained model: merged into a complete checkpoint, or as it is (a PEFT adapter
-    when LoRA is not merged). Returns whether the output is an adapter only."""
-    if lora is not None and lora.merge:
-        if trainer.is_world_process_zero():
-            merged = trainer.model.merge_and_unload()
-            merged.save_pretrained(str(output_dir), safe_serialization=True)
-        return False
-    trainer.save_model(str(output_dir))
-    return lora is not None
-
-
 def train_sft(
     base_model: str | Path,
     rows: Sequence[dict[str, Any]],
@@ -375,16 +347,10 @@ def _write_record(
     lora: LoraSettings | None = None,
 ) -> None:
     """A short record of the run next to the checkpoint: data hash, recipe, versions, losses."""
-    import transformers
-    import trl
-
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
     recipe = {k: getattr(args, k) for k in (*PAPER_RECIPE, "max_steps", "bf16", "seed")}
     record = {
         "base_model": str(base_model),
-        "data_sha256": digest.hexdigest(),
+        "data_sha256": data_sha256(rows),
         "n_examples": result.n_examples,
         "n_dropped_too_long": result.n_dropped,
         "recipe": recipe,
@@ -397,12 +363,7 @@ def _write_record(
             "trainable": result.trainable_parameters,
             "frozen_media": result.frozen_media_parameters,
         },
-        "versions": {
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "trl": trl.__version__,
-            "python": platform.python_version(),
-        },
+        "versions": versions(),
         "train_seconds": round(result.seconds, 2),
         "losses": result.losses,
         "log_history": result.log_history,
