@@ -166,6 +166,9 @@ def test_dpo_recipe_defaults_and_layering(tmp_path):
     recipe = DPORecipe(beta=0.3, min_lr=1e-6, lr_scheduler=None)
     over = recipe.trainer_overrides()
     assert over == {"beta": 0.3, "lr_scheduler_kwargs": {"min_lr": 1e-6}}
+    assert DPORecipe(loss_type="sigmoid, sft").trainer_overrides() == {
+        "loss_type": ["sigmoid", "sft"]
+    }
     plain = dpo_config(tmp_path, vision=False, lr_scheduler_type="constant")
     assert not plain.lr_scheduler_kwargs  # the floor goes with cosine_with_min_lr only
     with pytest.raises(ConfigError, match="min-lr"):

@@ -41,7 +41,7 @@ def group(texts: list[str], pid: str = "p"):
 
 def run(engine, texts, method="score", seed=0, **config):
     judge = Judge(engine=engine, **config)
-    memo = VerdictMemo(judge.with_config(order="swap") if method == "pairwise" else judge)
+    memo = VerdictMemo(judge, method)
     g = group(texts)
     return choose(memo, g, range(len(g)), BestOfSettings(method, seed), random.Random(seed))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flexjudge.cli.common import echo_json
+from flexjudge.errors import ConfigError
 
 
 @click.command()
@@ -22,11 +24,37 @@ from flexjudge.cli.common import echo_json
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quick", is_flag=True, help="A smaller run (fewer items, fewer votes), for CI.")
-def demo(out: Path, as_json: bool, quick: bool) -> None:
+@click.option(
+    "--loop",
+    is_flag=True,
+    help="The training loop instead: a tiny policy improved by a tiny judge through sample, "
+    "best-of-n, pairs and dpo (docs/loop.md).",
+)
+@click.option(
+    "--judge",
+    default=None,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="With --loop: an existing demo judge (e.g. OUT/model of `flexjudge demo`) instead of "
+    "training one.",
+)
+def demo(out: Path, as_json: bool, quick: bool, loop: bool, judge: Path | None) -> None:
     """Train a tiny judge text-only on CPU and judge text and image inputs before and after."""
     from flexjudge.demo.run import DemoSettings, run_demo
 
     err = Console(stderr=True)
+    if loop:
+        from flexjudge.demo.loop import LoopSettings, run_loop, summary_lines
+
+        base = LoopSettings.quick() if quick else LoopSettings()
+        loop_settings = replace(base, judge=str(judge) if judge else None)
+        result = run_loop(out, loop_settings, progress=lambda m: err.print(f"[dim]loop:[/dim] {m}"))
+        if as_json:
+            echo_json(result)
+        else:
+            click.echo("\n".join(summary_lines(result)))
+        return
+    if judge is not None:
+        raise ConfigError("--judge goes with --loop")
     settings = DemoSettings.quick() if quick else DemoSettings()
     summary = run_demo(out, settings, progress=lambda msg: err.print(f"[dim]demo:[/dim] {msg}"))
     if as_json:

@@ -20,6 +20,7 @@ from flexjudge.engines.registry import engine_options as declared_engine_options
 from flexjudge.errors import ConfigError
 from flexjudge.io import check_distinct
 from flexjudge.judge.api import Judge
+from flexjudge.request import PROTOCOLS
 from flexjudge.run import RunProgress, progress_wanted
 
 _INT = re.compile(r"^\d+(,\d+)*$")
@@ -106,12 +107,24 @@ def _engine_kwargs(opts: dict[str, Any], ctx: click.Context) -> dict[str, Any]:
     return kw
 
 
+def _protocol_option(f: Any) -> Any:
+    return click.option(
+        "--protocol",
+        type=click.Choice(list(PROTOCOLS)),
+        default=None,
+        help="System-prompt family for prompts that set none (e.g. pampa for --method score "
+        "with Flex-Mol-LLaMA, mol_pairwise for pairs) [default].",
+    )(f)
+
+
 def _judge_setup(
     ctx: click.Context, opts: dict[str, Any], *, swap: bool, what: str
 ) -> tuple[dict[str, Any], dict[str, Any], int | None]:
     """(Judge kwargs, request defaults, max batch) of a judging loop command. ``--batch-size``
     given caps a pass; by default a prompt's judgments form one pass."""
-    defaults = {k: opts.pop(k) for k in ("scale", "criteria", "reference")}
+    defaults = {k: opts.pop(k) for k in ("scale", "criteria", "reference", "protocol")}
+    if not given(ctx, "scale"):
+        defaults["scale"] = None  # the request's own default, or its protocol's scale
     if swap and given(ctx, "order") and opts["order"] != "swap":
         raise ConfigError(f"{what} judges every pair in both orders: drop --order")
     max_batch = opts["batch_size"] if given(ctx, "batch_size") else None
@@ -219,6 +232,7 @@ def sample(
     help="JSONL of {candidate_id, correct} (instead of a 'correct' field per candidate).",
 )
 @_store_options
+@_protocol_option
 @request_options
 @engine_options
 @click.pass_context
@@ -246,7 +260,7 @@ def best_of_n(
         evaluate_groups,
         read_candidates,
     )
-    from flexjudge.loop.best_of_n import VerdictMemo, loop_judge
+    from flexjudge.loop.judging import VerdictMemo
 
     if (ns or gold) and not evaluate:
         raise ConfigError("--n and --gold go with --eval")
@@ -266,7 +280,7 @@ def best_of_n(
         Judge(**kw, store=store, cache=not no_cache) as judge,
         RunProgress("selecting", len(groups), enabled=progress_wanted(quiet)) as progress,
     ):
-        memo = VerdictMemo(loop_judge(judge, method), max_batch=max_batch)
+        memo = VerdictMemo(judge, method, max_batch=max_batch)
         summary = best_of_n_into(judge, groups, output, settings, memo=memo, progress=progress)
         report = None
         if evaluate:
@@ -347,6 +361,7 @@ def _print_eval(report: Any) -> None:
     "--max-pairs-per-prompt", default=None, type=int, help="A seeded sample of each prompt's."
 )
 @_store_options
+@_protocol_option
 @request_options
 @engine_options
 @click.pass_context

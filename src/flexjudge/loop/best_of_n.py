@@ -52,11 +52,6 @@ class BestOfSettings:
         check_max_batch(self.max_batch)
 
 
-def loop_judge(judge: Judge, method: str) -> Judge:
-    """The judge a method runs with: ``pairwise`` always judges both orders."""
-    return judge.with_config(order="swap") if method == "pairwise" else judge
-
-
 def choose(
     memo: VerdictMemo,
     group: CandidateGroup,
@@ -80,7 +75,7 @@ def best_of_groups(
     progress: RunProgress | None = None,
 ) -> Iterator[tuple[CandidateGroup, Selection]]:
     """The selection of every group, in order, over all its candidates."""
-    memo = memo or VerdictMemo(loop_judge(judge, settings.method), max_batch=settings.max_batch)
+    memo = memo or VerdictMemo(judge, settings.method, max_batch=settings.max_batch)
     for group in groups:
         sel = choose(
             memo, group, range(len(group)), settings, tie_rng(settings.seed, group.prompt_id)
@@ -206,7 +201,7 @@ def evaluate_groups(
     each request judged once: ``score`` and ``pairwise`` draws reuse the full pass's verdicts;
     ``rank`` judges each new subset."""
     positions, correct = gold_columns(groups)
-    memo = memo or VerdictMemo(loop_judge(judge, settings.method), max_batch=settings.max_batch)
+    memo = memo or VerdictMemo(judge, settings.method, max_batch=settings.max_batch)
 
     def chooser(p: int, members: Sequence[int], rng: random.Random) -> int | None:
         return choose(memo, groups[p], sorted(members), settings, rng).index

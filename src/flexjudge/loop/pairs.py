@@ -128,7 +128,7 @@ def judge_pairs(
     progress: RunProgress | None = None,
 ) -> Iterator[tuple[CandidateGroup, list[PairJudgment]]]:
     """Every prompt's pairs and their verdicts, one pass per prompt."""
-    memo = VerdictMemo(judge.with_config(order="swap"), max_batch=settings.max_batch)
+    memo = VerdictMemo(judge, "pairwise", max_batch=settings.max_batch)
     defaults = dict(settings.defaults)
     for group in groups:
         pairs = candidate_pairs(group, settings)

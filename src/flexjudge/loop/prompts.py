@@ -9,9 +9,11 @@ Schema (one object per line):
   (relative paths are resolved against the file's folder). They are shown at the start of the
   first user turn, before its text: the place TRL puts image placeholders in plain-string
   prompt content, so a DPO row built from this prompt trains on the prompt the policy saw.
-* ``molecule_view`` - how molecules are shown to the policy: ``"text"`` (canonical SMILES,
-  formula, descriptors), ``"image"`` (an RDKit depiction) or ``"both"`` (the default, as in
-  judge requests; a text-only policy needs ``"text"``).
+* ``molecule_view`` - how molecules are shown to a policy that does not read them itself:
+  ``"text"`` (canonical SMILES, formula, descriptors), ``"image"`` (an RDKit depiction) or
+  ``"both"`` (the default, as in judge requests; a text-only policy needs ``"text"``). A
+  policy that reads molecules natively (a Mol-LLaMA engine) gets them as molecule parts. A
+  molecule goes where the first user turn writes ``<mol>``, when it has one per molecule.
 * Any other field (a gold answer, a category...) is carried onto every candidate as it is.
 
 A bad line or a repeated id raises :class:`~flexjudge.errors.InputError` naming the line: a
@@ -26,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flexjudge.engines.base import ChatRequest, Message, Part
+from flexjudge.chat import ChatRequest, Message, Part
 from flexjudge.errors import InputError
 from flexjudge.io import iter_json_objects
+from flexjudge.prompts.protocol import MOL_PLACEHOLDER
 from flexjudge.request import RequestId, check_id, strict_list
 from flexjudge.run.requests import resolve_media_fields
 
@@ -96,13 +99,17 @@ class PolicyPrompt:
         """The media lists, as a judge request or a candidate row takes them."""
         return {k: list(getattr(self, k)) for k in MEDIA_KEYS if getattr(self, k)}
 
-    def chat(self) -> ChatRequest:
-        """The chat the policy continues (rendered by the policy's own chat template)."""
+    def chat(self, *, native: bool = False) -> ChatRequest:
+        """The chat the policy continues (rendered by the policy's own chat template). Media
+        open the first user turn; a molecule goes where its turn writes ``<mol>`` when the
+        turn has one per molecule. ``native``: the policy reads molecules itself (a
+        Mol-LLaMA engine), so each is a molecule part holding its canonical SMILES."""
         first_user = next(i for i, t in enumerate(self.turns) if t.role == "user")
         messages = []
         for i, t in enumerate(self.turns):
-            parts = _media_parts(self) if i == first_user else []
-            parts.append(Part("text", text=t.content))
+            parts = _media_parts(self, native, t.content) if i == first_user else []
+            if i != first_user or not _slotted(self, t.content):
+                parts.append(Part("text", text=t.content))
             messages.append(Message(t.role, tuple(parts)))  # type: ignore[arg-type]
         return ChatRequest(tuple(messages))
 
@@ -156,22 +163,40 @@ def _media_list(value: Any, name: str) -> list[Any]:
     return [os.fspath(x) for x in items]
 
 
-def _media_parts(prompt: PolicyPrompt) -> list[Part]:
+def _slotted(prompt: PolicyPrompt, text: str) -> bool:
+    """Whether ``text`` has a ``<mol>`` slot for each of the prompt's molecules."""
+    return bool(prompt.molecules) and text.count(MOL_PLACEHOLDER) == len(prompt.molecules)
+
+
+def _molecule_parts(prompt: PolicyPrompt, k: int, native: bool) -> list[Part]:
+    from flexjudge.media.molecules import canonical_smiles, render_molecule  # RDKit when used
+
+    mol = prompt.molecules[k]
+    if native:
+        return [Part("molecule", media=canonical_smiles(mol))]
+    many = len(prompt.molecules) > 1
+    view = render_molecule(
+        mol, f"Molecule {k + 1}" if many else "Molecule", mode=prompt.molecule_view
+    )
+    parts = [Part("image", media=view.image)] if view.image is not None else []
+    return parts + ([Part("text", text=view.text + "\n")] if view.text else [])
+
+
+def _media_parts(prompt: PolicyPrompt, native: bool, text: str) -> list[Part]:
+    """The first user turn's media; with ``<mol>`` slots, the turn's text around them too."""
     parts = [Part("image", media=m) for m in prompt.images]
     parts += [Part("video", media=m) for m in prompt.videos]
     parts += [Part("audio", media=m) for m in prompt.audios]
-    if prompt.molecules:
-        from flexjudge.media.molecules import render_molecule  # RDKit only when used
-
-        many = len(prompt.molecules) > 1
-        for k, mol in enumerate(prompt.molecules):
-            view = render_molecule(
-                mol, f"Molecule {k + 1}" if many else "Molecule", mode=prompt.molecule_view
-            )
-            if view.image is not None:
-                parts.append(Part("image", media=view.image))
-            if view.text:
-                parts.append(Part("text", text=view.text + "\n"))
+    if not _slotted(prompt, text):
+        for k in range(len(prompt.molecules)):
+            parts += _molecule_parts(prompt, k, native)
+        return parts
+    pieces = text.split(MOL_PLACEHOLDER)
+    for k, piece in enumerate(pieces):
+        if piece:
+            parts.append(Part("text", text=piece))
+        if k < len(prompt.molecules):
+            parts += _molecule_parts(prompt, k, native)
     return parts
 
 

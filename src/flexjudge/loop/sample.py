@@ -137,7 +137,8 @@ def sample_prompts(
     """The candidate rows of every prompt (module rules), in prompt order: one generate call
     per (temperature, seed round, batch of ``batch_size`` prompts). ``progress`` advances
     once per prompt and temperature."""
-    chats = [p.chat() for p in prompts]
+    native = "molecule" in engine.modalities
+    chats = [p.chat(native=native) for p in prompts]
     for chat in chats:  # media problems raise here, named, before anything is generated
         engine.check(chat)
     rounds = repetition_rounds(chats)

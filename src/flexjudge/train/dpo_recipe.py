@@ -48,12 +48,19 @@ class DPORecipe(SFTRecipe):
     )
     beta: float | None = option(None, "DPO beta [stage 3: 0.1].", target="beta")
     min_lr: float | None = option(None, "Floor of the cosine_with_min_lr schedule [stage 3: 5e-6].")
-    loss_type: str | None = option(None, "TRL DPO loss [sigmoid].", target="loss_type")
+    loss_type: str | None = option(
+        None,
+        "TRL DPO loss, or losses joined by commas (sigmoid,sft: DPO plus an SFT term on the "
+        "chosen response, RPO-style) [sigmoid].",
+        target="loss_type",
+    )
 
     def trainer_overrides(self) -> dict[str, Any]:
         """The ``DPOConfig`` fields of the settings that are set (``min_lr`` as the
         schedule's keyword)."""
         out = super().trainer_overrides()
+        if self.loss_type is not None:
+            out["loss_type"] = [t.strip() for t in self.loss_type.split(",") if t.strip()]
         if self.min_lr is not None:
             out["lr_scheduler_kwargs"] = {"min_lr": self.min_lr}
         return out
