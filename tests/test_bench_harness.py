@@ -15,8 +15,8 @@ from rapidfuzz.distance import Levenshtein
 from scipy import stats
 
 from flexjudge import Judge
-from flexjudge.bench.harness import evaluate, score_verdicts
 from flexjudge.bench import iter_mllm_judge_batch, iter_mllm_judge_score
+from flexjudge.bench.harness import evaluate, score_verdicts
 from flexjudge.bench.spec import Protocol
 from flexjudge.bench.suites import get_benchmark
 from flexjudge.engines.scripted import ScriptedEngine

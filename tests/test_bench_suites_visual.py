@@ -133,8 +133,8 @@ def test_vl_rewardbench_metrics_exact_and_rescored(tmp_path):
 def test_vl_rewardbench_random_order_on_the_published_file(tmp_path):
     """The file lists the better response first 1245/1250 times; random order shows it first
     about half the time, and un-swapping gives back a perfect judge's perfect accuracy."""
-    from flexjudge.bench.suites.vl_rewardbench import iter_vl_rewardbench
     from flexjudge.bench.suites import get_benchmark
+    from flexjudge.bench.suites.vl_rewardbench import iter_vl_rewardbench
     from flexjudge.prompts.build import neutralize
 
     items = list(iter_vl_rewardbench(VLRB))
@@ -182,8 +182,7 @@ def test_vl_rewardbench_random_order_on_the_published_file(tmp_path):
 
 
 def test_vl_rewardbench_id_prefix_rule_matches_the_image_folders():
-    from flexjudge.bench.suites.vl_rewardbench import iter_vl_rewardbench
-    from flexjudge.bench.suites.vl_rewardbench import category_of_id
+    from flexjudge.bench.suites.vl_rewardbench import category_of_id, iter_vl_rewardbench
 
     items = list(iter_vl_rewardbench(VLRB))
     assert all(category_of_id(it.id) == it.category for it in items)

@@ -195,7 +195,9 @@ def test_malformed_rows_raise_with_lines_causes_and_counts_or_are_skipped(tmp_pa
         read_corpus(path)
     msg = str(err.value)
     assert "5 of 7 rows are malformed" in msg and "line 2: missing 'answer2_body'" in msg
-    assert "line 3: not valid JSON" in msg and "line 4: 'score' must be a list of two numbers" in msg
+    assert (
+        "line 3: not valid JSON" in msg and "line 4: 'score' must be a list of two numbers" in msg
+    )
     corpus = read_corpus(path, skip_malformed=True)
     assert [it.question_id for it in corpus.items] == ["q01", "q06"]
     assert corpus.stats()["malformed_skipped"] == 5

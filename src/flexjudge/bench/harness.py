@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import json
 import statistics
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from flexjudge.bench.audit import audit, response_lengths
 from flexjudge.bench.bias import PositionBias
 from flexjudge.bench.errors import BenchmarkDataError
+from flexjudge.bench.gold import benchmark_gold
 from flexjudge.bench.metrics import Metric
 from flexjudge.bench.report import render_markdown
 from flexjudge.bench.spec import Benchmark, Columns, Decision, Item, Protocol
@@ -34,7 +38,9 @@ from flexjudge.bench.verdicts import iter_verdict_objects
 from flexjudge.errors import ConfigError
 from flexjudge.io import atomic_write_text, check_distinct
 from flexjudge.request import JudgeRequest
-from flexjudge.run import Shard, judge_into
+from flexjudge.run import RunProgress, RunSummary, Shard, judge_into
+from flexjudge.run.items import Gold, ItemsWriter
+from flexjudge.store.keys import engine_identity
 from flexjudge.verdict import Verdict
 
 __all__ = ["evaluate", "metrics_json", "score_verdicts", "write_outputs"]
@@ -191,6 +197,70 @@ def _requests(
         yield request
 
 
+class _Seen:
+    """What a run saw, beside the scorer: the items file (request fields and the human label,
+    for the report) and the compact inputs of the bias audit (verdicts without their texts)."""
+
+    def __init__(self, bench: Benchmark, split: str, items_path: Path | None = None) -> None:
+        self.bench, self.split = bench, split
+        self.items = ItemsWriter(items_path) if items_path is not None else None
+        self.verdicts: list[dict[str, Any]] = []
+        self.golds: list[Gold] = []
+        self.groups: list[str] = []
+        self.lengths: list[list[int] | None] = []
+
+    def add(self, scorer: _Scorer, item: Item, verdict: Verdict | Mapping[str, Any]) -> None:
+        scorer.add(item, verdict)
+        gold = benchmark_gold(self.bench, self.split, item)
+        if self.items is not None:
+            self.items.write(item.id, item.request or {}, gold=gold, group=item.group)
+        full = verdict.to_json() if isinstance(verdict, Verdict) else verdict
+        compact = {k: v for k, v in full.items() if k not in ("reasoning", "votes")}
+        compact["votes"] = [
+            {k: v for k, v in vote.items() if k not in ("text", "reasoning")}
+            for vote in full.get("votes") or []
+        ]
+        self.verdicts.append(compact)
+        self.golds.append(gold)
+        self.groups.append(item.group)
+        self.lengths.append(response_lengths(item.request))
+
+    def audit(self) -> dict[str, Any]:
+        return audit(self.verdicts, self.golds, self.groups, self.lengths)
+
+
+def _timings(started: float, seconds: float, n: int) -> dict[str, Any]:
+    return {
+        "started": datetime.fromtimestamp(started, tz=timezone.utc).isoformat(),
+        "seconds": round(seconds, 3),
+        "judgments_per_second": round(n / seconds, 4) if seconds else None,
+    }
+
+
+def _result(
+    scorer: _Scorer,
+    seen: _Seen,
+    split: str,
+    protocol: Protocol,
+    summary: RunSummary,
+    started: float,
+) -> dict[str, Any]:
+    result = scorer.result(split, protocol)
+    result["bias_audit"] = seen.audit()
+    result["timings"] = _timings(started, summary.seconds, summary.total)
+    return result
+
+
+def judge_record(engine: Any, config: Any) -> dict[str, Any]:
+    """Engine, model, the model's content fingerprint and the settings a run used."""
+    return {
+        "engine": engine.info.engine,
+        "model": engine.info.model,
+        "fingerprint": engine_identity(engine)["model"],
+        "config": dict(config.__dict__),
+    }
+
+
 def evaluate(
     benchmark: str,
     data: str | Path,
@@ -204,6 +274,7 @@ def evaluate(
     missing: str = "error",
     cache: bool = True,
     shard: Shard | None = None,
+    progress: RunProgress | None = None,
 ) -> dict[str, Any]:
     """Judge ``benchmark`` with ``judge`` (a :class:`flexjudge.Judge`) and write
     ``verdicts.jsonl``, ``metrics.json`` and ``report.md`` under ``output``.
@@ -230,32 +301,24 @@ def evaluate(
     if shard is not None:
         items = (item for position, item in enumerate(items) if shard.owns(position))
     check_distinct({"--output": output / "verdicts.jsonl"}, {"benchmark": Path(data)})
-    stored = judge.with_store(output / "store.sqlite", cache=cache)
-    run_judge = stored.with_config(
-        votes=protocol.samples,
-        order=protocol.order,
-        temperature=protocol.temperature,
-        top_p=protocol.top_p,
+    seen = _Seen(bench, split, output / "items.jsonl")
+    started = time.time()
+    summary, config = _judge_all(
+        judge,
+        output,
+        cache,
+        protocol,
+        _requests(items, pending, protocol, missing, scorer),
+        on_verdict=lambda _, verdict: seen.add(scorer, pending.popleft(), verdict),
+        seen=seen,
+        progress=progress,
     )
-    try:
-        summary = judge_into(
-            run_judge,
-            _requests(items, pending, protocol, missing, scorer),
-            output / "verdicts.jsonl",
-            on_verdict=lambda _, verdict: scorer.add(pending.popleft(), verdict),
-        )
-    finally:
-        stored.close()  # the store; the engine stays the caller's
-    engine = judge.base_engine
-    result = scorer.result(split, protocol)
+    result = _result(scorer, seen, split, protocol, summary, started)
     result.update(
         data=str(data),
+        output=str(output),
         media_root=str(media_root) if media_root else None,
-        judge={
-            "engine": engine.info.engine,
-            "model": engine.info.model,
-            "config": dict(run_judge.config.__dict__),
-        },
+        judge=judge_record(judge.base_engine, config),
         store={
             "path": str(output / "store.sqlite"),
             "from_store": summary.from_store,
@@ -271,6 +334,45 @@ def evaluate(
         }
     write_outputs(result, output)
     return result
+
+
+def _judge_all(
+    judge: Any,
+    output: Path,
+    cache: bool,
+    protocol: Protocol,
+    requests: Iterable[JudgeRequest | Verdict],
+    *,
+    on_verdict: Any,
+    seen: _Seen,
+    progress: RunProgress | None,
+) -> tuple[RunSummary, Any]:
+    """Judge through a store beside the outputs, with the protocol's sampling; the summary
+    and the settings used."""
+    stored = judge.with_store(output / "store.sqlite", cache=cache)
+    run_judge = stored.with_config(
+        votes=protocol.samples,
+        order=protocol.order,
+        temperature=protocol.temperature,
+        top_p=protocol.top_p,
+    )
+    try:
+        summary = judge_into(
+            run_judge,
+            requests,
+            output / "verdicts.jsonl",
+            on_verdict=on_verdict,
+            progress=progress,
+        )
+        if seen.items is not None:
+            seen.items.close()
+    except BaseException:
+        if seen.items is not None:
+            seen.items.abort()
+        raise
+    finally:
+        stored.close()  # the store; the engine stays the caller's
+    return summary, run_judge.config
 
 
 def _limited(items: Iterator[Item], limit: int | None) -> Iterator[Item]:
@@ -320,6 +422,7 @@ def score_verdicts(
             named, f"{len(dupes)} duplicate verdict ids, first: {dupes[:_FIRST]}"
         )
     scorer = _Scorer(bench, split)
+    seen = _Seen(bench, split)
     missing: list[str] = []
     n_items = 0
     for item in bench.items(data, split, media_root=media_root, protocol=protocol):
@@ -328,7 +431,7 @@ def score_verdicts(
         if verdict is None:
             missing.append(item.id)
             continue
-        scorer.add(replace(item, problem=None), verdict)
+        seen.add(scorer, replace(item, problem=None), verdict)
     if missing or by_id:
         extra = list(by_id)
         raise BenchmarkDataError(
@@ -339,6 +442,7 @@ def score_verdicts(
             f"{len(extra)} verdict ids not in the benchmark (first: {extra[:_FIRST]})",
         )
     result = scorer.result(split, protocol)
+    result["bias_audit"] = seen.audit()
     result.update(
         data=str(data),
         predictions=[str(f) for f in files] if len(files) > 1 else str(files[0]),

@@ -8,6 +8,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from flexjudge.cli.common import echo_json
 from flexjudge.cli.options import engine_options, judge_kwargs
 
 #: Judge options whose benchmark-protocol value wins unless given on the command line.
@@ -97,6 +98,15 @@ _PROTOCOL_FROM_OPTION = {
     "[default: from RANK/WORLD_SIZE or SLURM_ARRAY_TASK_ID/_COUNT when set]; then "
     "score all shards with --predictions OUTPUT/shard-*/verdicts.jsonl.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print metrics.json on stdout (only that).")
+@click.option(
+    "--report",
+    "report",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the HTML report of the run (flexjudge report; the report extra).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @engine_options
 @click.pass_context
 def eval_command(
@@ -108,13 +118,12 @@ def eval_command(
     output: Path | None,
     limit: int | None,
     media_root: Path | None,
-    samples: int | None,
-    aggregate: str | None,
-    resize: int | None,
-    tie: bool | None,
     missing: str,
     no_cache: bool,
     shard: str | None,
+    as_json: bool,
+    report: Path | None,
+    quiet: bool,
     **opts: Any,
 ) -> None:
     """Benchmark metrics: judge BENCHMARK with a model, or score --predictions.
@@ -122,14 +131,14 @@ def eval_command(
     formats` the published judge-output formats --predictions reads; `flexjudge eval
     reference` each benchmark's protocol per split and metric rules (docs/evaluation.md)."""
     from flexjudge.bench.harness import evaluate
-    from flexjudge.bench.report import render_markdown
     from flexjudge.errors import ConfigError
 
+    overrides = {k: opts.pop(k) for k in ("samples", "aggregate", "resize", "tie")}
     if benchmark in _LISTINGS:
         click.echo(_LISTINGS[benchmark]())
         return
     if predictions:
-        _score(benchmark, predictions, data, split, output)
+        _show(_score(benchmark, predictions, data, split, output), as_json)
         return
     if data is None or output is None:
         raise ConfigError(
@@ -137,26 +146,15 @@ def eval_command(
         )
     from flexjudge.bench.suites import get_benchmark
     from flexjudge.judge.api import Judge
-    from flexjudge.run import resolve_shard
+    from flexjudge.run import RunProgress, progress_wanted, resolve_shard
 
     bench = get_benchmark(benchmark)
     chosen = bench.check_split(split, data)
-    overrides: dict[str, Any] = {
-        "aggregate": aggregate,
-        "resize": resize,
-        "tie": tie,
-        "samples": samples,
-    }
-    for option, field in _PROTOCOL_FROM_OPTION.items():
-        if ctx.get_parameter_source(option) is not ParameterSource.DEFAULT:
-            if field == "samples" and samples is not None and samples != opts[option]:
-                raise ConfigError(
-                    f"--samples {samples} and --votes {opts[option]} disagree: pass one"
-                )
-            overrides[field] = opts[option]
-    protocol = bench.protocol_for(chosen).with_overrides(**overrides)
-    judge = Judge(**judge_kwargs(opts))
-    try:
+    protocol = _protocol(ctx, bench, chosen, overrides, opts)
+    with (
+        Judge(**judge_kwargs(opts)) as judge,
+        RunProgress("judging", limit, enabled=progress_wanted(quiet)) as progress,
+    ):
         result = evaluate(
             bench.name,
             data,
@@ -169,10 +167,44 @@ def eval_command(
             missing=missing,
             cache=not no_cache,
             shard=resolve_shard(shard),
+            progress=progress,
         )
-    finally:
-        judge.close()
-    click.echo(render_markdown(result))
+    if report is not None:
+        from flexjudge.cli.report_cmd import write_report
+
+        write_report(Path(result.get("output", output)), report)
+    _show(result, as_json)
+
+
+def _protocol(
+    ctx: click.Context,
+    bench: Any,
+    split: str,
+    overrides: dict[str, Any],
+    opts: dict[str, Any],
+) -> Any:
+    """The benchmark's protocol for ``split`` with what the command line changed: --samples
+    and friends, and the judge options (--votes, --order...) given explicitly."""
+    from flexjudge.errors import ConfigError
+
+    samples = overrides["samples"]
+    for option, field in _PROTOCOL_FROM_OPTION.items():
+        if ctx.get_parameter_source(option) is not ParameterSource.DEFAULT:
+            if field == "samples" and samples is not None and samples != opts[option]:
+                raise ConfigError(
+                    f"--samples {samples} and --votes {opts[option]} disagree: pass one"
+                )
+            overrides[field] = opts[option]
+    return bench.protocol_for(split).with_overrides(**overrides)
+
+
+def _show(result: dict[str, Any], as_json: bool) -> None:
+    from flexjudge.bench.report import render_markdown
+
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(render_markdown(result))
 
 
 def _score(
@@ -181,9 +213,8 @@ def _score(
     data: str | None,
     split: str | None,
     output: Path | None,
-) -> None:
+) -> dict[str, Any]:
     from flexjudge.bench.harness import write_outputs
-    from flexjudge.bench.report import render_markdown
     from flexjudge.bench.scoring import score_predictions
     from flexjudge.io import check_distinct
 
@@ -193,7 +224,7 @@ def _score(
         check_distinct({"--output metrics.json": output / "metrics.json"}, inputs)
         output.mkdir(parents=True, exist_ok=True)
         write_outputs(result, output)
-    click.echo(render_markdown(result))
+    return result
 
 
 def _formats() -> str:

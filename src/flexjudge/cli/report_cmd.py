@@ -127,3 +127,14 @@ def report(
         )
         for note in summary.get("notes", []):
             click.echo(f"note: {note}", err=True)
+
+
+def write_report(run: Path, output: Path, *, requests: Path | None = None) -> None:
+    """The report of a run just finished (``--report`` on ``run`` and ``eval``)."""
+    from flexjudge.report import build_report, load_run
+
+    loaded = load_run(run, requests=requests if run.is_file() else None)
+    if output.resolve() in _inputs(loaded) or output.resolve() == run.resolve():
+        raise ConfigError(f"--report {output} is one of the run's files: pass another file")
+    summary = build_report(loaded, output)
+    click.echo(f"report {output}: {summary['items']} items", err=True)

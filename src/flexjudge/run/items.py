@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from flexjudge.errors import InputError
-from flexjudge.io import iter_json_objects
+from flexjudge.io import AtomicWriter, iter_json_objects
 from flexjudge.prompts.protocol import LABELS
 
 __all__ = ["ItemRecord", "ItemsWriter", "read_items"]
@@ -181,8 +181,7 @@ class ItemsWriter:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = self.path.open("w", encoding="utf-8")
+        self._out = AtomicWriter(self.path)  # renamed into place when the run completes
 
     def write(
         self,
@@ -197,8 +196,7 @@ class ItemsWriter:
             line["gold"] = gold.as_json()
         if group is not None:
             line["group"] = str(group)
-        self._fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
-        self._fh.flush()
+        self._out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
 
     def _request(self, request: Mapping[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in request.items() if k != "id"}
@@ -244,7 +242,12 @@ class ItemsWriter:
         return f"<{kind[:-1]} held in memory: {type(media).__name__}, not saved>"
 
     def close(self) -> None:
-        self._fh.close()
+        """Complete the file (rename it into place)."""
+        self._out.commit()
+
+    def abort(self) -> None:
+        """Leave the last complete file as it was (the partial one stays beside it)."""
+        self._out.close()
 
     def __enter__(self) -> ItemsWriter:
         return self
@@ -252,7 +255,10 @@ class ItemsWriter:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def _write_wav(path: Path, samples: Any, rate: int) -> None:

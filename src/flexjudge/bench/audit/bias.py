@@ -131,7 +131,9 @@ def per_order_outcomes(verdict: Mapping[str, Any]) -> list[tuple[tuple[int, ...]
     groups: dict[tuple[int, ...], list[Vote]] = {}
     for vote in verdict.get("votes") or []:
         if vote.get("valid"):
-            groups.setdefault(tuple(vote.get("order") or ()), []).append(Vote.model_validate(vote))
+            groups.setdefault(tuple(vote.get("order") or ()), []).append(
+                Vote.model_validate({"text": "", **vote})  # texts are not needed to vote
+            )
     key = {Task.PAIRWISE: "winner", Task.LABEL: "label", Task.BATCH: "ranking"}.get(task)
     if key is None:
         return []
