@@ -88,6 +88,7 @@ def test_prompts_are_the_hand_written_format(engine: MolLLaMAEngine) -> None:
     assert (inputs["input_ids"] == mol_id).sum(dim=1).tolist() == [8, 8, 8]
 
 
+@pytest.mark.slow
 def test_greedy_judging_end_to_end(tiny_mol_llama: Path) -> None:
     requests = [
         pampa_request("Lipophilic and small. Final answer: High", ASPIRIN),
@@ -138,6 +139,7 @@ def test_bad_molecules_and_media_are_named(
         assert "no 3D conformer" in (failed[0].error or "")
 
 
+@pytest.mark.slow
 def test_show_prompt_renders_without_weights(tiny_mol_llama: Path) -> None:
     args = ["score", "--model", str(tiny_mol_llama), "--protocol", "pampa", "--show-prompt"]
     args += ["-i", PAMPA_QUESTION, "-r", "Small. Final answer: High", "--molecule", "OCC"]

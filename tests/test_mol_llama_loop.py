@@ -1,13 +1,14 @@
-"""Flex-Mol-LLaMA end to end, as a user builds and uses it: a tiny LLaMA-3 judge trained
-text-only with ``flexjudge train``, grafted with ``flexjudge mol-llama assemble`` and judged with
-``flexjudge score --protocol pampa`` (real subprocesses); then PAMPA best-of-N and DPO pair
-labelling in both orders through ``Judge.run``. Greedy throughout; a few training steps leave
+"""Flex-Mol-LLaMA end to end, as a user builds and uses it, in real subprocesses: a tiny LLaMA-3
+judge trained text-only with ``flexjudge train``, grafted with ``flexjudge mol-llama assemble``,
+judged with ``flexjudge score --protocol pampa``; PAMPA best-of-N with ``flexjudge best-of-n``
+and DPO pair labelling in both orders with ``flexjudge pairs``. Greedy throughout; a few training steps leave
 the tiny judge far from a valid format, so verdicts may be invalid: the tests check the path
 (what reaches the model, in which order, from which weights), not the tiny model's taste."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,16 +19,21 @@ import torch
 from tests._mol_llama_helpers import pampa_request
 
 from flexjudge import Judge
-from flexjudge.bench.metrics import best_of_n
-from flexjudge.prompts import build_chat
-from flexjudge.prompts.protocol import PAMPA_QUESTION
+from flexjudge.media.molecules import canonical_smiles
+from flexjudge.prompts.protocol import (
+    PAIRWISE_JUDGE_SYSTEM,
+    PAMPA_JUDGE_SYSTEM,
+    PAMPA_QUESTION,
+)
 from flexjudge.request import JudgeRequest
+from flexjudge.store.keys import MediaHasher
 from flexjudge.train import build_rows, write_rows
 from flexjudge.train.data import TrainingExample
 
 pytestmark = pytest.mark.slow
 
 GREEDY: dict[str, Any] = dict(device="cpu", temperature=0.0, max_new_tokens=8)
+LOOP_FLAGS = ("--temperature", "0", "--max-new-tokens", "8", "--device", "cpu", "--json")
 ASPIRIN, CAFFEINE = "CC(=O)Oc1ccccc1C(=O)O", "Cn1cnc2c1c(=O)n(C)c(=O)n2C"
 
 
@@ -152,69 +158,101 @@ def test_flexjudge_score_with_the_pampa_protocol(flex: dict[str, Path]) -> None:
     assert verdict["votes"][0]["finish_reason"] in ("eos", "length")
 
 
-def test_pampa_best_of_n_through_judge_run(flex: dict[str, Path]) -> None:
-    """N candidates per molecule, each scored by the PAMPA judge; the house's best-of-N metric
-    picks the top-scored one (the official ``best_of_N.py``'s selection, done by
-    ``flexjudge.bench.metrics.best_of_n``)."""
-    candidates = {
-        ASPIRIN: ["Lipophilic. Final answer: High", "Acidic. Final answer: Low", "Unsure."],
-        CAFFEINE: ["Small. Final answer: High", "Polar. Final answer: Low", "Planar."],
+def _candidates(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _stored(store: Path) -> list[dict[str, Any]]:
+    """The chat requests that reached the model, as the store describes them."""
+    from flexjudge.store import Store
+
+    with Store(store) as db:
+        return [json.loads(r["request"]) for r in db.records()]
+
+
+def _user(description: dict[str, Any]) -> str:
+    parts = description["messages"][1]["parts"]
+    return "".join(p["text"] if p["type"] == "text" else f"[{p['sha256']}]" for p in parts)
+
+
+def test_pampa_best_of_n_command(flex: dict[str, Path], tmp_path: Path) -> None:
+    """``flexjudge best-of-n`` with the PAMPA protocol: each candidate is scored by the
+    verbatim PAMPA judge with its molecule in the graph slot, the answer cut before
+    "Final answer:"."""
+    answers = {
+        ASPIRIN: ["Lipophilic. Final answer: High permeability", "Acidic. Final answer: Low"],
+        CAFFEINE: ["Small. Final answer: High permeability", "Polar. Final answer: Low"],
     }
-    requests = [
-        pampa_request(c, s, id=f"{s}#{k}") for s, cs in candidates.items() for k, c in enumerate(cs)
+    rows = [
+        {"prompt_id": name, "prompt": PAMPA_QUESTION, "molecules": [smiles], "response": text}
+        | {"protocol": "pampa", "correct": k == 0}
+        for name, smiles in (("aspirin", ASPIRIN), ("caffeine", CAFFEINE))
+        for k, text in enumerate(answers[smiles])
     ]
-    with Judge(str(flex["flex"]), **GREEDY) as judge:
-        verdicts = list(judge.run(requests))
-        prompts = [judge.prompt(r) for r in requests]
-    assert [v.id for v in verdicts] == [r.id for r in requests]
-    assert all(v.status in ("ok", "invalid") for v in verdicts)
-    for prompt, text in zip(prompts, [c for cs in candidates.values() for c in cs]):
-        seen = text.split(" Final answer:")[0]
-        assert prompt.endswith(
-            f"[Assistant's Answer]\n{seen}<|eot_id|>"
-            + "<|start_header_id|>assistant<|end_header_id|>\n\n"
-        )
-        assert "Final answer" not in prompt.split("[Assistant's Answer]")[1]
-    scores = [v.scores[0] if v.scores else None for v in verdicts]
-    groups = [r.id.split("#")[0] for r in requests]
-    correct = [True, False, False, True, False, False]
-    metrics = best_of_n(groups, scores, correct)
-    no_valid = sum(all(s is None for s, g in zip(scores, groups) if g == m) for m in candidates)
-    assert metrics["best_of_n_accuracy"].n == 2
-    assert metrics["best_of_n_accuracy"].n_invalid == no_valid
-    assert metrics["candidate_accuracy"].value == pytest.approx(1 / 3)
+    out = tmp_path / "best.jsonl"
+    proc = flexjudge(
+        "best-of-n",
+        str(_candidates(tmp_path / "candidates.jsonl", rows)),
+        "--output",
+        str(out),
+        "--model",
+        str(flex["flex"]),
+        "--eval",
+        *LOOP_FLAGS,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    assert (summary["prompts"], summary["judgments"], summary["generated"]) == (2, 4, 4)
+    assert summary["eval"]["rows"][0]["random"]["mean"] == 0.5  # one right answer of two
+    assert [json.loads(line)["prompt_id"] for line in out.read_text().splitlines()] == [
+        "aspirin",
+        "caffeine",
+    ]
+    seen = _stored(out.with_suffix(".sqlite"))
+    assert len(seen) == 4
+    molecules = {MediaHasher.molecule(canonical_smiles(s)) for s in answers}
+    for description in seen:
+        assert description["messages"][0]["parts"][0]["text"] == PAMPA_JUDGE_SYSTEM
+        assert description["assistant_prefix"] == ""  # PAMPA's judge is not primed
+        user = _user(description)
+        assert any(f"Molecule [{m}]." in user for m in molecules)
+        assert "Final answer" not in user.split("[Assistant's Answer]\n")[1]
 
 
-def test_pairs_are_labelled_in_both_orders(flex: dict[str, Path], tmp_path: Path) -> None:
-    pairs = [
-        JudgeRequest.build(
-            id=f"pair-{k}",
-            task="pairwise",
-            protocol="mol_pairwise",
-            instruction="Explain the structure of <mol>.",
-            molecules=[smiles],
-            responses=answers,
-        )
-        for k, (smiles, answers) in enumerate(
-            [
-                (ASPIRIN, ["An acetylated salicylic acid.", "A sugar."]),
-                (CAFFEINE, ["A purine alkaloid.", "A fatty acid."]),
-            ]
-        )
+def test_pairs_command_labels_both_orders(flex: dict[str, Path], tmp_path: Path) -> None:
+    """``flexjudge pairs`` with the DPO-labelling protocol: every pair judged in both orders,
+    primed with "<think>", the molecule where the question's <mol> is."""
+    rows = [
+        {"prompt_id": name, "prompt": "Describe the structure of <mol>.", "molecules": [smiles]}
+        | {"response": text, "protocol": "mol_pairwise"}
+        for name, smiles in (("aspirin", ASPIRIN), ("caffeine", CAFFEINE))
+        for text in ("An ester of salicylic acid.", "A sugar.", "A purine.")
     ]
-    store = tmp_path / "pairs.sqlite"
-    with Judge(str(flex["flex"]), order="swap", store=store, **GREEDY) as judge:
-        verdicts = list(judge.run(pairs))
-        again = list(judge.run(pairs))
-        stats = judge.cache_stats
-        engine = judge.engine
-        chats = [build_chat(pairs[0], o, native=engine.modalities) for o in ([0, 1], [1, 0])]
-        shown = [engine.render(c) for c in chats]
-    for verdict in verdicts:
-        assert [v.order for v in verdict.votes] == [[0, 1], [1, 0]]
-        assert verdict.status in ("ok", "invalid")
-    a, b = pairs[0].responses[0].text, pairs[0].responses[1].text
-    assert shown[0].index(a) < shown[0].index(b) and shown[1].index(b) < shown[1].index(a)
-    assert shown[1] == shown[0].replace(a, "\0").replace(b, a).replace("\0", b)
-    assert stats is not None and stats.hits == 4 and stats.engine_calls == 1
-    assert [v.to_json() for v in again] == [v.to_json() for v in verdicts]
+    out = tmp_path / "pairs.jsonl"
+    proc = flexjudge(
+        "pairs",
+        str(_candidates(tmp_path / "candidates.jsonl", rows)),
+        "--output",
+        str(out),
+        "--model",
+        str(flex["flex"]),
+        *LOOP_FLAGS,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    assert (summary["pairs_judged"], summary["votes"], summary["generated"]) == (6, 12, 12)
+    seen = _stored(out.with_suffix(".sqlite"))
+    assert len(seen) == 12
+    shown = set()
+    for description in seen:
+        assert description["messages"][0]["parts"][0]["text"] == PAIRWISE_JUDGE_SYSTEM
+        assert description["assistant_prefix"] == "<think>"
+        user = _user(description)
+        assert user.startswith("\n\n[Question]\n\nDescribe the structure of [smiles:")
+        first = user.split("[Assistant 1's Answer]\n")[1].split("\n\n")[0]
+        second = user.split("[Assistant 2's Answer]\n")[1]
+        molecule = re.findall(r"\[smiles:[0-9a-f]{64}\]", user)
+        assert len(molecule) == 1
+        shown.add((molecule[0], first, second))
+    assert all((m, b, a) in shown for m, a, b in shown)  # each pair in both orders
