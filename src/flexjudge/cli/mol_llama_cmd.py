@@ -1,6 +1,5 @@
-"""``flexjudge mol-llama assemble``: Flex-Mol-LLaMA from a Mol-LLaMA folder and a LLaMA-3 judge.
-
-Not registered in ``cli/main.py`` yet (``cli.add_command(mol_llama)`` does it)."""
+"""``flexjudge mol-llama assemble``: Flex-Mol-LLaMA from a Mol-LLaMA folder and a LLaMA-3 judge
+(:func:`flexjudge.mol_llama.assemble_mol_llama`); the result judges like any checkpoint."""
 
 from __future__ import annotations
 
