@@ -34,7 +34,9 @@ def candidate_rows(prompts: int, candidates: int) -> list[tuple[None, dict]]:
             None,
             {
                 "prompt_id": f"p{p}",
-                "prompt": f"Name a {cats[p % 3]}.",
+                # a number per prompt: no two prompts share a request, so the store cannot
+                # answer one prompt's judgments with another's
+                "prompt": f"Name a {cats[p % 3]}. ({p})",
                 "response": WORDS[(p * 7 + k * 5) % len(WORDS)],
                 "temperature": [0.8, 1.2][k % 2],
             },

@@ -172,3 +172,12 @@ def test_judge_best_of_api():
         judge.best_of("Q", "xyz")  # a string is not a list of candidates
     with pytest.raises(InputError, match="colour"):
         judge.best_of("Q", ["x"], colour="red")
+
+
+def test_a_candidate_the_judge_cannot_take_is_an_error_not_a_crash():
+    # an empty response cannot be judged: its verdict is an error naming why, the others go on
+    sel = run(ScriptedEngine(scores_by_text({"a": 3, "c": 5})), ["a", "", "c"])
+    assert sel.index == 2 and sel.values == [3.0, None, 5.0]
+    assert "empty" in (sel.reasons[1] or "") and sel.reasons[1].startswith("error")
+    pairwise = run(ScriptedEngine(scores_by_text({"a": 3, "c": 5})), ["a", "", "c"], "pairwise")
+    assert pairwise.index == 2 and pairwise.values[1] is None

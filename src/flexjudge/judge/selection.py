@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 Method = Literal["score", "rank", "pairwise"]
 METHODS: tuple[str, ...] = ("score", "rank", "pairwise")
 Status = Literal["selected", "no_valid_candidate"]
-#: make(request id, task, members in the order shown) -> the judge request.
-RequestFactory = Callable[[str, Task, Sequence[int]], JudgeRequest]
+#: make(request id, task, members in the order shown) -> the judge request, or an "error"
+#: verdict for one that cannot be built (judging passes it through in its place).
+RequestFactory = Callable[[str, Task, Sequence[int]], JudgeRequest | Verdict]
 
 
 @dataclass
@@ -110,7 +111,7 @@ def requests_for(
     *,
     seed: int = 0,
     key: Any = "",
-) -> list[JudgeRequest]:
+) -> list[JudgeRequest | Verdict]:
     """The judge requests that ``method`` needs for ``members`` (indices into ``ids``)."""
     kind = effective_method(method, len(members))
     if kind in ("single", "score"):

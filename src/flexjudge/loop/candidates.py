@@ -36,6 +36,7 @@ from flexjudge.errors import InputError
 from flexjudge.io import iter_json_objects
 from flexjudge.loop.prompts import PolicyPrompt, absolute_media
 from flexjudge.request import Candidate, JudgeRequest, RequestId, Task, check_id
+from flexjudge.verdict import Verdict
 
 #: Judge request fields a candidate row may set for its prompt.
 JUDGE_FIELDS = ("criteria", "reference", "scale", "protocol")
@@ -100,22 +101,28 @@ class CandidateGroup:
         task: Task,
         members: Sequence[int],
         defaults: Mapping[str, Any] | None = None,
-    ) -> JudgeRequest:
+    ) -> JudgeRequest | Verdict:
         """A judge request over ``members`` (indices into :attr:`candidates`), in that order,
-        with the prompt's question and media; judge fields: this prompt's, else ``defaults``."""
+        with the prompt's question and media; judge fields: this prompt's, else ``defaults``.
+        A request that cannot be built (an empty response, a field out of range) is an
+        ``"error"`` verdict naming the cause, which judging passes through in its place: its
+        candidates get no valid verdict, and the run goes on."""
         fields = {k: v for k, v in (defaults or {}).items() if v is not None}
         fields.update(self.judge_fields)
-        media = self.prompt.media_fields()
+        media: dict[str, Any] = self.prompt.media_fields()
         if self.prompt.molecules:
-            media["molecule_view"] = self.prompt.molecule_view  # type: ignore[assignment]
-        return JudgeRequest.build(
-            id=request_id,
-            task=task,
-            instruction=self.question,
-            responses=[self.candidates[i].judged() for i in members],
-            **media,
-            **fields,
-        )
+            media["molecule_view"] = self.prompt.molecule_view
+        try:
+            return JudgeRequest.build(
+                id=request_id,
+                task=task,
+                instruction=self.question,
+                responses=[self.candidates[i].judged() for i in members],
+                **media,
+                **fields,
+            )
+        except InputError as exc:
+            return Verdict.failed(request_id, task.value, str(exc))
 
 
 def _response(value: Any) -> Candidate:

@@ -40,7 +40,7 @@ class VerdictMemo:
         self.verdicts: dict[str, Verdict] = {}
         self.passes = 0
 
-    def __call__(self, requests: Sequence[JudgeRequest]) -> list[Verdict]:
+    def __call__(self, requests: Sequence[JudgeRequest | Verdict]) -> list[Verdict]:
         """Verdicts of ``requests`` (ids name their content), judging only new ones, in one
         pass."""
         fresh = {str(r.id): r for r in requests}

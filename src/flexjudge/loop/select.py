@@ -38,11 +38,11 @@ def requests_for(
     *,
     seed: int = 0,
     defaults: Mapping[str, Any] | None = None,
-) -> list[JudgeRequest]:
+) -> list[JudgeRequest | Verdict]:
     """The judge requests ``method`` needs for ``members`` (indices into the group's
     candidates); request fields the prompt does not set come from ``defaults``."""
 
-    def make(rid: str, task: Task, shown: Sequence[int]) -> JudgeRequest:
+    def make(rid: str, task: Task, shown: Sequence[int]) -> JudgeRequest | Verdict:
         return group.request(rid, task, shown, defaults)
 
     return selection.requests_for(
