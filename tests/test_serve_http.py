@@ -371,6 +371,7 @@ _fields = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(body=st.one_of(_fields, st.lists(_fields, max_size=3), _json), raw=st.binary(max_size=40))
 def test_fuzzed_bodies_never_get_a_5xx(server: ServeProcess, body: Any, raw: bytes) -> None:

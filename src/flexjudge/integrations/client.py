@@ -118,7 +118,15 @@ class JudgeClient:
     def _outcome(self, r: httpx.Response, attempt: int) -> tuple[bool, str, float]:
         """(succeeded, what failed, seconds to wait before the next attempt)."""
         if r.status_code == 200:
-            return True, "", 0.0
+            try:
+                r.json()
+                return True, "", 0.0
+            except ValueError:
+                return (
+                    False,
+                    self._text(f"HTTP 200 with a body that is not JSON: {r.text}"),
+                    self._wait(attempt, None),
+                )
         message = self._text(f"HTTP {r.status_code}: {r.text}")
         if r.status_code in _RETRIED or r.status_code >= 500:
             return False, message, self._wait(attempt, r.headers.get("retry-after"))

@@ -28,7 +28,7 @@ from typing import Any, cast
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from flexjudge.errors import FlexJudgeError
+from flexjudge.errors import ConfigError, FlexJudgeError
 from flexjudge.integrations.openrlhf import query_requests, reward_payload
 from flexjudge.redact import redact
 from flexjudge.request import JudgeRequest, check_id
@@ -55,7 +55,11 @@ class _Server:
         self.secrets = [api_key]
         self.metrics = m = ServerMetrics()
         self.spool = tempfile.mkdtemp(prefix="flexjudge-serve-media-")
-        self.media = MediaPolicy(config.media_root, self.spool)
+        try:
+            self.media = MediaPolicy(config.media_root, self.spool)
+        except BaseException:
+            shutil.rmtree(self.spool, ignore_errors=True)
+            raise
         observer = BatchObserver(
             on_batch=m.batch_size.observe,
             on_verdict=lambda v: m.verdicts.labels(v.status).inc(),
@@ -97,6 +101,47 @@ class _Server:
         except (FlexJudgeError, ValueError, TypeError) as exc:
             return Verdict.failed(fields["id"], task, f"item {i}: {redact(str(exc), self.secrets)}")
 
+    async def judge_body(self, body: Any, started: float, *, votes: bool) -> Any:
+        """``POST /v1/judge``: a verdict for a request, a list of them for a list."""
+        if isinstance(body, dict):
+            items, single = [body], True
+        elif isinstance(body, list) and body:
+            items, single = body, False
+        else:
+            raise Refusal(
+                400, "bad_body", "send a judge request (a JSON object) or a non-empty list of them"
+            )
+        cfg = self.config
+        check_counts(items, max_items=cfg.max_items, max_responses=cfg.max_responses)
+        budget = MediaBudget(cfg.max_media_bytes)
+        try:  # off the event loop: media are decoded, hashed and spooled
+            prepared = await asyncio.to_thread(self.prepare, items, budget)
+        except MediaBudgetExceeded as exc:
+            raise Refusal(413, "media_too_large", str(exc)) from None
+        payload = [v.to_json(votes=votes) for v in await self.judge(prepared, started)]
+        return payload[0] if single else payload
+
+    async def reward_body(self, body: Any, started: float) -> dict[str, Any]:
+        """``POST /get_reward``: OpenRLHF's numbers, one per query."""
+        cfg = self.config
+        queries, prompts, labels = _reward_body(body)
+        if len(queries) > cfg.max_items:
+            raise Refusal(413, "too_many_items", f"{len(queries)} queries; at most {cfg.max_items}")
+        items = query_requests(
+            queries,
+            prompts,
+            labels,
+            scale=cfg.reward_scale,
+            labels_as_reference=cfg.labels_as_reference,
+        )
+        budget = MediaBudget(cfg.max_media_bytes)
+        prepared = [
+            i if isinstance(i, Verdict) else self.prepare_one(k, i, budget)
+            for k, i in enumerate(items)
+        ]
+        verdicts = await self.judge(prepared, started)
+        return reward_payload(verdicts, scale=cfg.reward_scale, invalid_reward=cfg.invalid_reward)
+
     async def judge(self, prepared: list[JudgeRequest | Verdict], started: float) -> list[Verdict]:
         """Verdicts of ``prepared`` in order, within the deadline counted from ``started``."""
         todo = [p for p in prepared if isinstance(p, JudgeRequest)]
@@ -135,11 +180,16 @@ class _Server:
 
 def create_app(config: ServeConfig, spec: JudgeSpec, *, api_key: str | None = None) -> Any:
     """The ASGI app serving ``spec``'s judge under ``config`` (an empty key is refused)."""
+    return _assemble(config, spec, api_key)[0]
+
+
+def _assemble(config: ServeConfig, spec: JudgeSpec, api_key: str | None) -> tuple[Any, _Server]:
     server = _Server(config, spec, api_key)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         server.batcher.start()
+        await asyncio.to_thread(server.batcher.built.wait)  # the weights may still be loading
         yield
         # uvicorn has stopped accepting and waited for the requests in flight; what the
         # batcher still holds is judged before the judge (and its store) closes.
@@ -160,52 +210,14 @@ def create_app(config: ServeConfig, spec: JudgeSpec, *, api_key: str | None = No
     @app.post("/v1/judge")
     async def judge(request: Request, votes: bool = True) -> Response:
         started = time.monotonic()
-        body = parse_body(await read_body(request, config.max_body_bytes))
-        if isinstance(body, dict):
-            items, single = [body], True
-        elif isinstance(body, list) and body:
-            items, single = body, False
-        else:
-            raise Refusal(
-                400, "bad_body", "send a judge request (a JSON object) or a non-empty list of them"
-            )
-        check_counts(items, max_items=config.max_items, max_responses=config.max_responses)
-        budget = MediaBudget(config.max_media_bytes)
-        try:
-            prepared = await asyncio.to_thread(server.prepare, items, budget)
-        except MediaBudgetExceeded as exc:
-            raise Refusal(413, "media_too_large", str(exc)) from None
-        verdicts = await server.judge(prepared, started)
-        payload = [v.to_json(votes=votes) for v in verdicts]
-        return JSONResponse(payload[0] if single else payload)
+        raw = await read_body(request, config.max_body_bytes)
+        return JSONResponse(await server.judge_body(parse_body(raw), started, votes=votes))
 
     @app.post("/get_reward")
     async def get_reward(request: Request) -> Response:
         started = time.monotonic()
-        body = parse_body(await read_body(request, config.max_body_bytes))
-        queries, prompts, labels = _reward_body(body)
-        if len(queries) > config.max_items:
-            raise Refusal(
-                413, "too_many_items", f"{len(queries)} queries; at most {config.max_items}"
-            )
-        items = query_requests(
-            queries,
-            prompts,
-            labels,
-            scale=config.reward_scale,
-            labels_as_reference=config.labels_as_reference,
-        )
-        budget = MediaBudget(config.max_media_bytes)
-        prepared = [
-            i if isinstance(i, Verdict) else server.prepare_one(k, i, budget)
-            for k, i in enumerate(items)
-        ]
-        verdicts = await server.judge(prepared, started)
-        return JSONResponse(
-            reward_payload(
-                verdicts, scale=config.reward_scale, invalid_reward=config.invalid_reward
-            )
-        )
+        raw = await read_body(request, config.max_body_bytes)
+        return JSONResponse(await server.reward_body(parse_body(raw), started))
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -228,9 +240,10 @@ def create_app(config: ServeConfig, spec: JudgeSpec, *, api_key: str | None = No
 
     key = BearerKey(api_key) if api_key is not None else None
     refused_auth = server.metrics.rejected.labels("unauthorized").inc
-    return MetricsMiddleware(
+    wrapped = MetricsMiddleware(
         AuthMiddleware(app, key, lambda path: refused_auth()), server.metrics, ROUTES
     )
+    return wrapped, server
 
 
 def _reward_body(body: Any) -> tuple[list[str], list[str], list[Any] | None]:
@@ -265,7 +278,14 @@ def run_server(config: ServeConfig, spec: JudgeSpec, *, api_key: str | None = No
             "WARNING: no --api-key-env is set: anyone who can reach it can use the judge.",
         ):
             log.warning("%s", line)
-    app = create_app(config, spec, api_key=api_key)
+    app, server = _assemble(config, spec, api_key)
+    # Build the judge before listening, so that a store held by another server or a model that
+    # is not there fails the command at once, with its one error line.
+    batcher = server.batcher.start()
+    batcher.built.wait()
+    if batcher.load_error is not None:
+        batcher.stop(timeout=5)
+        raise ConfigError(batcher.load_error)
     log.info(
         "flexjudge serve: %s (%s engine) on http://%s:%d, store %s",
         spec.model,

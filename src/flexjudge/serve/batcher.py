@@ -96,7 +96,8 @@ class Batcher:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._rate = 0.0  # requests per second, a moving average over recent batches
-        self.ready = threading.Event()
+        self.built = threading.Event()  # the judge exists (or could not be built: load_error)
+        self.ready = threading.Event()  # ... and its weights are loaded
         self.load_error: str | None = None
         self.model = ""
 
@@ -156,9 +157,11 @@ class Batcher:
         except Exception as exc:
             self.load_error = f"the judge could not be built: {self._text(exc)}"
             log.error("%s", self.load_error)
+            self.built.set()
             self._fail_forever()
             return
         self.model = judge.engine.info.model
+        self.built.set()
         try:
             load_weights(judge.base_engine)
             self.ready.set()

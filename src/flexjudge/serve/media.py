@@ -30,6 +30,7 @@ import binascii
 import hashlib
 import os
 import re
+import threading
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -167,7 +168,7 @@ class MediaPolicy:
         name = hashlib.sha256(data).hexdigest()[:40] + suffix
         path = self.spool / name
         if not path.exists():
-            tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
+            tmp = path.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_bytes(data)
             os.replace(tmp, path)  # readers never see a half-written file
         return str(path)
