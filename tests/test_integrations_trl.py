@@ -88,6 +88,17 @@ def test_async_reward_through_the_server_with_images(
     reward.close()
 
 
+def test_a_large_batch_goes_in_bodies_the_server_takes(server: ServeProcess) -> None:
+    before = server.metric("flexjudge_http_requests_total", endpoint="/v1/judge", code="200")
+    reward = JudgeReward(url=server.url)
+    out = reward(**conversational(70))
+    reward.close()
+    assert out == pytest.approx([NINE] * 70)
+    after = server.metric("flexjudge_http_requests_total", endpoint="/v1/judge", code="200")
+    assert after - before == 2  # 64 + 6: the server's --max-items is 64
+    assert server.metric("flexjudge_rejected_total", reason="too_many_items") == 0
+
+
 def test_sync_reward_in_process_on_a_tiny_checkpoint(tiny_vl: Path, tmp_path: Path) -> None:
     reward = JudgeReward(
         model=str(tiny_vl), store=tmp_path / "r.sqlite", max_new_tokens=4, device="cpu"

@@ -45,20 +45,25 @@ def build_requests(requests: Sequence[Mapping[str, Any]]) -> list[JudgeRequest |
 
 class RemoteBackend:
     """A running ``flexjudge serve``. Media are sent inline unless ``inline_media=False`` (then
-    paths travel as they are and must lie under the server's ``--media-root``)."""
+    paths travel as they are and must lie under the server's ``--media-root``). Requests go in
+    bodies of at most ``chunk`` (the server's ``--max-items`` default), concurrently from the
+    async path."""
 
-    def __init__(self, client: JudgeClient, *, inline: bool = True) -> None:
+    def __init__(self, client: JudgeClient, *, inline: bool = True, chunk: int = 64) -> None:
         self.client = client
         self.inline = inline
+        self.chunk = chunk
 
-    def _body(self, requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        return [inline_media(r) if self.inline else dict(r) for r in requests]
+    def _bodies(self, requests: Sequence[Mapping[str, Any]]) -> list[list[dict[str, Any]]]:
+        body = [inline_media(r) if self.inline else dict(r) for r in requests]
+        return [body[i : i + self.chunk] for i in range(0, len(body), self.chunk)]
 
     def verdicts(self, requests: Sequence[Mapping[str, Any]]) -> list[Verdict]:
-        return self.client.judge(self._body(requests)) if requests else []
+        return [v for body in self._bodies(requests) for v in self.client.judge(body)]
 
     async def averdicts(self, requests: Sequence[Mapping[str, Any]]) -> list[Verdict]:
-        return await self.client.ajudge(self._body(requests)) if requests else []
+        parts = await asyncio.gather(*(self.client.ajudge(b) for b in self._bodies(requests)))
+        return [v for part in parts for v in part]
 
     def close(self) -> None:
         self.client.close()
