@@ -74,8 +74,8 @@ def settled(
         return score_spread(values, remaining, scale, score_reduce) <= tolerance
     if task is Task.BATCH:
         return ranking_margin(valid) > remaining * (len(valid[0].scores or []) - 1)
-    key = (lambda v: v.winner) if task is Task.PAIRWISE else (lambda v: v.label)
-    return outcome_lead(key(v) for v in valid) > remaining
+    outcomes = [v.winner if task is Task.PAIRWISE else v.label for v in valid]
+    return outcome_lead(outcomes) > remaining
 
 
 def outcome_lead(outcomes: Iterable[Hashable]) -> int:
