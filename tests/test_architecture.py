@@ -54,9 +54,9 @@ def layer_of(module: str) -> tuple[int, str]:
     best: tuple[int, str] | None = None
     for rank, prefixes in LAYERS:
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
-                if best is None or len(prefix) > len(best[1]):
-                    best = (rank, prefix)
+            matches = module == prefix or module.startswith(prefix + ".")
+            if matches and (best is None or len(prefix) > len(best[1])):
+                best = (rank, prefix)
     assert best is not None, f"{module} is in no layer: add it to LAYERS"
     return best
 

@@ -190,3 +190,17 @@ def test_async_twins_and_sync_calls_inside_a_running_loop():
     assert a.ok and a.scores == [7.0] and inside.ok
     assert b.status == "invalid"  # one answer where two are needed: counted, not guessed
     assert [v.scores for v in batch] == [[7.0]] * 3
+
+
+def test_async_twins_with_a_store(tmp_path):
+    """The store's connection serves the worker threads the async twins run in."""
+    engine = ScriptedEngine(["ok</think><answer>7</answer>"])
+    with Judge(engine=engine, store=tmp_path / "s.sqlite") as judge:
+
+        async def main():
+            return await asyncio.gather(*(judge.ascore("q", f"a{i}") for i in range(6)))
+
+        verdicts = asyncio.run(main())
+        again = asyncio.run(main())
+    assert all(v.ok for v in verdicts + again)
+    assert len(engine.calls) == 6  # the second round came from the store

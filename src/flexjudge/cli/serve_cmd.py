@@ -63,8 +63,8 @@ _ENGINE_SPECS = [
 def serve(ctx: click.Context, model: str, engine: str, **opts: Any) -> None:
     """Serve the judge over HTTP for RL loops: /v1/judge, /get_reward (OpenRLHF), /health,
     /ready, /metrics (docs/serve.md). Stops on SIGTERM after draining the requests in flight."""
+    from flexjudge.run.judge_spec import JudgeSpec
     from flexjudge.serve.app import run_server
-    from flexjudge.serve.engine import JudgeSpec
 
     config = ServeConfig(**{s.name: opts.pop(s.name) for s in _SERVE_SPECS})
     settings = {s.name: opts.pop(s.name) for s in _JUDGE_SPECS}

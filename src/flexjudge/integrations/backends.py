@@ -17,8 +17,8 @@ from flexjudge.integrations.client import JudgeClient
 from flexjudge.judge.api import Judge
 from flexjudge.judge.config import JudgeConfig
 from flexjudge.request import JudgeRequest
-from flexjudge.serve.batcher import Batcher
-from flexjudge.serve.engine import JudgeSpec
+from flexjudge.run.batcher import Batcher
+from flexjudge.run.judge_spec import JudgeSpec
 from flexjudge.verdict import Verdict
 
 
@@ -72,7 +72,7 @@ class RemoteBackend:
 class ThreadBackend:
     """A judge of this process on a thread of its own, built there (the store's connection is
     that thread's); concurrent callers are coalesced into batches
-    (:class:`~flexjudge.serve.batcher.Batcher`). Thread-safe and loop-safe."""
+    (:class:`~flexjudge.run.batcher.Batcher`). Thread-safe and loop-safe."""
 
     def __init__(self, spec: JudgeSpec, *, max_queue: int = 1_000_000) -> None:
         self.batcher = Batcher(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flexjudge.serve.batcher import Batcher, QueueFull, ShuttingDown
+from flexjudge.run.batcher import Batcher, QueueFull, ShuttingDown
+from flexjudge.run.judge_spec import JudgeSpec, MeteredEngine
 from flexjudge.serve.config import ServeConfig
-from flexjudge.serve.engine import JudgeSpec, MeteredEngine
 
 __all__ = [
     "Batcher",

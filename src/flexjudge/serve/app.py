@@ -32,10 +32,10 @@ from flexjudge.errors import ConfigError, FlexJudgeError
 from flexjudge.integrations.openrlhf import query_requests, reward_payload
 from flexjudge.redact import redact
 from flexjudge.request import JudgeRequest, check_id
+from flexjudge.run.batcher import Batcher, BatchObserver, QueueFull, ShuttingDown
+from flexjudge.run.judge_spec import JudgeSpec
 from flexjudge.serve.auth import AuthMiddleware, BearerKey
-from flexjudge.serve.batcher import Batcher, BatchObserver, QueueFull, ShuttingDown
 from flexjudge.serve.config import ServeConfig
-from flexjudge.serve.engine import JudgeSpec
 from flexjudge.serve.limits import Refusal, check_counts, parse_body, read_body
 from flexjudge.serve.media import MediaBudget, MediaBudgetExceeded, MediaPolicy
 from flexjudge.serve.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware, ServerMetrics

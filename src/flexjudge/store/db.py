@@ -20,14 +20,16 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flexjudge.engines.base import Completion
 from flexjudge.errors import ConfigError, OutputError
@@ -91,6 +93,20 @@ class StoreCounts:
     completions: int
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _serialised(method: _F) -> _F:
+    """One call at a time on the store's connection, whatever thread it comes from."""
+
+    @functools.wraps(method)
+    def call(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with self._mutex:
+            return method(self, *args, **kwargs)
+
+    return call  # type: ignore[return-value]
+
+
 class Store:
     """An open result store. ``timeout``: seconds to wait for another writer's lock.
 
@@ -106,6 +122,7 @@ class Store:
         self.path = Path(path)
         self.timeout = timeout
         self._lock: StoreLock | None = None
+        self._mutex = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -118,7 +135,11 @@ class Store:
             self._lock = StoreLock(self.path)
         try:
             # isolation_level=None: autocommit, transactions are explicit and short.
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            # One connection, usable from any thread (the async API runs calls in worker
+            # threads); the store's lock takes its uses one at a time.
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             self._release()
             raise ConfigError(f"cannot open the store {str(self.path)!r}: {exc}") from exc
@@ -210,6 +231,7 @@ class Store:
         return _Transaction(self._db)
 
     # -- cache -----------------------------------------------------------------------------
+    @_serialised
     def get(self, keys: Sequence[str], n: int) -> dict[str, list[Completion]]:
         """The stored completions of each key that has all ``n`` votes, votes in order."""
         rows: dict[str, list[tuple[int, Completion]]] = {}
@@ -230,6 +252,7 @@ class Store:
                 out[key] = [c for _, c in votes]
         return out
 
+    @_serialised
     def put(self, entries: Sequence[Entry], *, replace: bool = False) -> None:
         """Store entries in one transaction (all of them or none)."""
         if not entries:
@@ -255,11 +278,13 @@ class Store:
                 )
 
     # -- inspection and export -------------------------------------------------------------
+    @_serialised
     def counts(self) -> StoreCounts:
         r = self._db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
         c = self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
         return StoreCounts(int(r), int(c))
 
+    @_serialised
     def keys(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT key FROM requests")}
 
@@ -321,6 +346,7 @@ class Store:
         return count
 
     # -- merging ---------------------------------------------------------------------------
+    @_serialised
     def merge_from(self, other: str | Path) -> int:
         """Copy every key of store ``other`` that this store lacks; returns completions added.
         ``other`` is opened (and checked) as a store first."""

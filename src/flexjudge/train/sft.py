@@ -285,7 +285,8 @@ def train_sft(
         peft_config=lora_config(model, lora) if lora is not None else None,
     )
     quiet_trainer(trainer, log_every, quiet=quiet)
-    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    trained: Any = trainer.model  # PEFT-wrapped when LoRA is on
+    trainable = sum(int(p.numel()) for p in trained.parameters() if p.requires_grad)
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start

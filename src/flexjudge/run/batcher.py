@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from flexjudge.judge.api import Judge
 from flexjudge.redact import server_text
 from flexjudge.request import JudgeRequest
-from flexjudge.serve.engine import load_weights
+from flexjudge.run.judge_spec import load_weights
 from flexjudge.verdict import Verdict
 
 log = logging.getLogger(__name__)
