@@ -1,13 +1,14 @@
 """The loop's judging costs, measured side by side on a real tiny checkpoint (not a timed test).
 
-(1) ``pairs`` over P prompts x C candidates (all pairs, both orders): one pass per prompt (all
-    its pairs and orders in one engine call) against one request per engine call (the
-    official ``judge.py`` loop's shape), same judge, same settings, each with a fresh store;
-    then a re-run on the first store: it must judge nothing (every completion reused).
-(2) ``best-of-n --method score`` over the same candidates: one pass per prompt against one
-    request per call.
+(1) ``pairs`` over P prompts x C candidates (all pairs, both orders), three ways, each with a
+    fresh store: one request per engine call (the official ``judge.py`` loop's shape); one
+    pass per prompt (all its pairs and orders in one engine call); and whole prompts packed
+    into passes of up to 32 requests (the default shape for two candidates per prompt). Then
+    a re-run on the first store: it must judge nothing (every completion reused).
+(2) ``best-of-n --method score`` over the same candidates, the same three ways.
 
-Reported: wall time, engine calls, generated and stored counts, and the ratios.
+Every prompt differs, so no store answers one prompt's judgments with another's. Reported:
+wall time, engine calls, generated and stored counts, and the ratios.
 
     python benchmarks/bench_loop.py --judge demo-out/model --out benchmarks/results/loop_cpu.json
 """
@@ -46,13 +47,32 @@ def candidate_rows(prompts: int, candidates: int) -> list[tuple[None, dict]]:
     ]
 
 
-def run_pairs(judge_dir: str, rows, store: Path, out: Path, max_batch: int | None, args) -> dict:
+SHAPES = {  # name: (the judge's batch_size = requests per pass, max_batch cap)
+    "one_request_per_call": (1, 1),
+    "one_pass_per_prompt": (1, None),
+    "packed_passes_of_32": (32, None),
+}
+
+
+def make_judge(judge_dir: str, store: Path, batch: int, args):
     from flexjudge import Judge
+
+    return Judge(
+        judge_dir,
+        store=store,
+        batch_size=batch,
+        max_new_tokens=args.max_new_tokens,
+        device="cpu",
+    )
+
+
+def run_pairs(judge_dir: str, rows, store: Path, out: Path, shape: str, args) -> dict:
     from flexjudge.loop import PairPolicy, PairSettings, group_candidates, pairs_into
 
+    batch, cap = SHAPES[shape]
     groups = group_candidates(rows)
-    settings = PairSettings(PairPolicy("both-orders"), max_batch=max_batch)
-    with Judge(judge_dir, store=store, max_new_tokens=args.max_new_tokens, device="cpu") as judge:
+    settings = PairSettings(PairPolicy("both-orders"), max_batch=cap)
+    with make_judge(judge_dir, store, batch, args) as judge:
         t = time.perf_counter()
         stats = pairs_into(judge, groups, out, settings)
         seconds = time.perf_counter() - t
@@ -68,14 +88,14 @@ def run_pairs(judge_dir: str, rows, store: Path, out: Path, max_batch: int | Non
     }
 
 
-def run_best_of(judge_dir: str, rows, store: Path, out: Path, max_batch: int | None, args):
-    from flexjudge import Judge
+def run_best_of(judge_dir: str, rows, store: Path, out: Path, shape: str, args):
     from flexjudge.loop import BestOfSettings, best_of_n_into, group_candidates
 
+    batch, cap = SHAPES[shape]
     groups = group_candidates(rows)
-    with Judge(judge_dir, store=store, max_new_tokens=args.max_new_tokens, device="cpu") as judge:
+    with make_judge(judge_dir, store, batch, args) as judge:
         t = time.perf_counter()
-        summary = best_of_n_into(judge, groups, out, BestOfSettings("score", max_batch=max_batch))
+        summary = best_of_n_into(judge, groups, out, BestOfSettings("score", max_batch=cap))
         seconds = time.perf_counter() - t
         calls = judge.cache_stats.engine_calls if judge.cache_stats else None
     return {
@@ -102,11 +122,25 @@ def main() -> None:
 
         judge_dir = str(build_tiny_model(root / "judge"))
     rows = candidate_rows(args.prompts, args.candidates)
-    per_prompt = run_pairs(judge_dir, rows, root / "a.sqlite", root / "a.jsonl", None, args)
-    rerun = run_pairs(judge_dir, rows, root / "a.sqlite", root / "a2.jsonl", None, args)
-    one_by_one = run_pairs(judge_dir, rows, root / "b.sqlite", root / "b.jsonl", 1, args)
-    best = run_best_of(judge_dir, rows, root / "c.sqlite", root / "c.jsonl", None, args)
-    best_one = run_best_of(judge_dir, rows, root / "d.sqlite", root / "d.jsonl", 1, args)
+    pairs = {
+        shape: run_pairs(judge_dir, rows, root / f"p-{shape}.sqlite", root / f"p-{shape}.jsonl",
+                         shape, args)
+        for shape in SHAPES
+    }  # fmt: skip
+    first = "one_pass_per_prompt"
+    rerun = run_pairs(
+        judge_dir, rows, root / f"p-{first}.sqlite", root / "rerun.jsonl", first, args
+    )
+    best = {
+        shape: run_best_of(judge_dir, rows, root / f"b-{shape}.sqlite", root / f"b-{shape}.jsonl",
+                           shape, args)
+        for shape in SHAPES
+    }  # fmt: skip
+
+    def ratios(runs: dict) -> dict:
+        base = runs["one_request_per_call"]["seconds"]
+        return {k: round(base / v["seconds"], 2) for k, v in runs.items()}
+
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, "
         f"load average {os.getloadavg()[0]:.1f} at the end",
@@ -114,18 +148,10 @@ def main() -> None:
         "prompts": args.prompts,
         "candidates_per_prompt": args.candidates,
         "max_new_tokens": args.max_new_tokens,
-        "pairs": {
-            "one_pass_per_prompt": per_prompt,
-            "one_request_per_call": one_by_one,
-            "speedup": round(one_by_one["seconds"] / per_prompt["seconds"], 2),
-            "rerun_same_store": rerun,
-        },
-        "best_of_n_score": {
-            "one_pass_per_prompt": best,
-            "one_request_per_call": best_one,
-            "speedup": round(best_one["seconds"] / best["seconds"], 2),
-        },
-    }
+        "pairs": {**pairs, "speedup_over_one_request_per_call": ratios(pairs),
+                  "rerun_same_store": rerun},
+        "best_of_n_score": {**best, "speedup_over_one_request_per_call": ratios(best)},
+    }  # fmt: skip
     print(json.dumps(results, indent=2))
     save_results(args.out, results)
 

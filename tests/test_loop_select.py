@@ -147,10 +147,13 @@ def test_one_pass_per_prompt_and_selection_over_a_file():
         for t in ("a", "b", "c")
     ]
     groups = group_candidates(rows)
-    engine = ScriptedEngine(scores_by_text({"a": 1, "b": 7, "c": 3}))
-    out = list(best_of_groups(Judge(engine=engine), groups, BestOfSettings("score")))
-    assert [s.candidate_id for _, s in out] == ["p1#1", "p2#1", "p3#1"]
-    assert [len(reqs) for reqs, _ in engine.calls] == [3, 3, 3]
+    for batch, calls in ((3, [3, 3, 3]), (8, [6, 3]), (9, [9]), (2, [3, 3, 3])):
+        engine = ScriptedEngine(scores_by_text({"a": 1, "b": 7, "c": 3}))
+        judge = Judge(engine=engine, batch_size=batch)
+        out = list(best_of_groups(judge, groups, BestOfSettings("score")))
+        assert [s.candidate_id for _, s in out] == ["p1#1", "p2#1", "p3#1"]
+        # whole prompts packed up to batch_size requests; a prompt is never split
+        assert [len(reqs) for reqs, _ in engine.calls] == calls
 
 
 def test_select_reads_verdicts_in_request_order():

@@ -119,16 +119,16 @@ def _protocol_option(f: Any) -> Any:
 
 def _judge_setup(
     ctx: click.Context, opts: dict[str, Any], *, swap: bool, what: str
-) -> tuple[dict[str, Any], dict[str, Any], int | None]:
-    """(Judge kwargs, request defaults, max batch) of a judging loop command. ``--batch-size``
-    given caps a pass; by default a prompt's judgments form one pass."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(Judge kwargs, request defaults) of a judging loop command. ``--batch-size`` is the
+    requests per pass: whole prompts are packed into a pass up to it, and a prompt with more
+    judgments still goes in one pass (flexjudge.loop.judging)."""
     defaults = {k: opts.pop(k) for k in ("scale", "criteria", "reference", "protocol")}
     if not given(ctx, "scale"):
         defaults["scale"] = None  # the request's own default, or its protocol's scale
     if swap and given(ctx, "order") and opts["order"] != "swap":
         raise ConfigError(f"{what} judges every pair in both orders: drop --order")
-    max_batch = opts["batch_size"] if given(ctx, "batch_size") else None
-    return judge_kwargs(opts, ctx), defaults, max_batch
+    return judge_kwargs(opts, ctx), defaults
 
 
 # -- sample ----------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ def best_of_n(
     **opts: Any,
 ) -> None:
     """Choose one candidate per prompt with the judge (--seed also seeds the tie-breaks;
-    --batch-size caps a pass, by default all of a prompt's judgments)."""
+    --batch-size: requests per pass, whole prompts packed together)."""
     from flexjudge.loop import (
         BestOfSettings,
         apply_gold,
@@ -270,8 +270,8 @@ def best_of_n(
         store_path,
         {"candidates": candidates, "--gold": gold, "eval": eval_path if evaluate else None},
     )
-    kw, defaults, max_batch = _judge_setup(ctx, opts, swap=method == "pairwise", what="pairwise")
-    settings = BestOfSettings(method, kw["seed"], max_batch, defaults)  # type: ignore[arg-type]
+    kw, defaults = _judge_setup(ctx, opts, swap=method == "pairwise", what="pairwise")
+    settings = BestOfSettings(method, kw["seed"], None, defaults)  # type: ignore[arg-type]
     groups = read_candidates(candidates)
     if gold is not None:
         apply_gold(groups, gold)
@@ -280,7 +280,7 @@ def best_of_n(
         Judge(**kw, store=store, cache=not no_cache) as judge,
         RunProgress("selecting", len(groups), enabled=progress_wanted(quiet)) as progress,
     ):
-        memo = VerdictMemo(judge, method, max_batch=max_batch)
+        memo = VerdictMemo(judge, method)
         summary = best_of_n_into(judge, groups, output, settings, memo=memo, progress=progress)
         report = None
         if evaluate:
@@ -399,8 +399,8 @@ def pairs(
         min_agreement,
         min_margin,
     )
-    kw, defaults, max_batch = _judge_setup(ctx, opts, swap=True, what="pairs")
-    settings = PairSettings(rule, max_pairs_per_prompt, kw["seed"], max_batch, defaults)
+    kw, defaults = _judge_setup(ctx, opts, swap=True, what="pairs")
+    settings = PairSettings(rule, max_pairs_per_prompt, kw["seed"], None, defaults)
     groups = read_candidates(candidates)
     with (
         Judge(**kw, store=store, cache=not no_cache) as judge,

@@ -22,7 +22,7 @@ from flexjudge.io import AtomicWriter, dump_json_line
 from flexjudge.judge.selection import tie_rng
 from flexjudge.loop.best_of_n_eval import BestOfNReport, evaluate_best_of_n
 from flexjudge.loop.candidates import CandidateGroup
-from flexjudge.loop.judging import VerdictMemo, check_max_batch
+from flexjudge.loop.judging import VerdictMemo, check_max_batch, passes
 from flexjudge.loop.select import (
     Method,
     Selection,
@@ -31,7 +31,9 @@ from flexjudge.loop.select import (
     select,
     selection_json,
 )
+from flexjudge.request import JudgeRequest
 from flexjudge.run.progress import RunProgress
+from flexjudge.verdict import Verdict
 
 if TYPE_CHECKING:
     from flexjudge.judge import Judge
@@ -74,12 +76,18 @@ def best_of_groups(
     memo: VerdictMemo | None = None,
     progress: RunProgress | None = None,
 ) -> Iterator[tuple[CandidateGroup, Selection]]:
-    """The selection of every group, in order, over all its candidates."""
+    """The selection of every group, in order, over all its candidates (judged in passes of
+    whole prompts up to the judge's ``batch_size`` requests: :mod:`flexjudge.loop.judging`)."""
     memo = memo or VerdictMemo(judge, settings.method, max_batch=settings.max_batch)
-    for group in groups:
-        sel = choose(
-            memo, group, range(len(group)), settings, tie_rng(settings.seed, group.prompt_id)
-        )
+    defaults = dict(settings.defaults)
+
+    def build(group: CandidateGroup) -> list[JudgeRequest | Verdict]:
+        members = range(len(group))
+        return requests_for(group, members, settings.method, seed=settings.seed, defaults=defaults)
+
+    for group, verdicts in passes(groups, build, memo, judge.config.batch_size):
+        rng = tie_rng(settings.seed, group.prompt_id)
+        sel = select(group, range(len(group)), settings.method, verdicts, rng, seed=settings.seed)
         if progress is not None:
             progress.advance("ok" if sel.status == "selected" else "invalid")
         yield group, sel

@@ -34,10 +34,11 @@ from typing import TYPE_CHECKING, Any
 from flexjudge.errors import ConfigError
 from flexjudge.io import AtomicWriter, atomic_write_text, dump_json_line
 from flexjudge.loop.candidates import CandidateGroup
-from flexjudge.loop.judging import VerdictMemo, check_max_batch
+from flexjudge.loop.judging import VerdictMemo, check_max_batch, passes
 from flexjudge.loop.policies import DROP_REASONS, Decision, PairJudgment, PairPolicy
-from flexjudge.request import Task
+from flexjudge.request import JudgeRequest, Task
 from flexjudge.run.progress import RunProgress
+from flexjudge.verdict import Verdict
 
 if TYPE_CHECKING:
     from flexjudge.judge import Judge
@@ -127,18 +128,24 @@ def judge_pairs(
     *,
     progress: RunProgress | None = None,
 ) -> Iterator[tuple[CandidateGroup, list[PairJudgment]]]:
-    """Every prompt's pairs and their verdicts, one pass per prompt."""
+    """Every prompt's pairs and their verdicts, in order (judged in passes of whole prompts up
+    to the judge's ``batch_size`` requests: :mod:`flexjudge.loop.judging`)."""
     memo = VerdictMemo(judge, "pairwise", max_batch=settings.max_batch)
     defaults = dict(settings.defaults)
-    for group in groups:
-        pairs = candidate_pairs(group, settings)
+    chosen = {id(g): candidate_pairs(g, settings) for g in groups}
+
+    def build(group: CandidateGroup) -> list[JudgeRequest | Verdict]:
         cands, pid = group.candidates, group.prompt_id
-        reqs = [
+        return [
             group.request(f"{pid}|{cands[a].id}|{cands[b].id}", Task.PAIRWISE, [a, b], defaults)
-            for a, b in pairs
+            for a, b in chosen[id(group)]
         ]
-        verdicts = memo(reqs)
-        judged = [PairJudgment(cands[a], cands[b], v) for (a, b), v in zip(pairs, verdicts)]
+
+    for group, verdicts in passes(groups, build, memo, judge.config.batch_size):
+        cands = group.candidates
+        judged = [
+            PairJudgment(cands[a], cands[b], v) for (a, b), v in zip(chosen[id(group)], verdicts)
+        ]
         if progress is not None:
             progress.advance("ok" if judged else "invalid")
         yield group, judged
