@@ -4,21 +4,41 @@ thinker: text out, from a thinker-only or a full checkpoint) and text-only causa
 The processor side (chat template, tokenizer, media loading) is :class:`~.hf_chat.HFChat`,
 loaded at construction; weights load on the first :meth:`generate`, so ``--show-prompt`` never
 touches them, and a checkpoint whose weights fail to load fails once: later calls repeat the
-same error at once instead of loading again. All the votes of a request come from one
-``generate`` call (``num_return_sequences``), requests are batched with left padding, and
-generation stops per row once the stop strings have appeared the required number of times
-after the last ``</think>`` (e.g. after the second ``</answer>`` of a pairwise judgement) or at
-EOS.
+same error at once instead of loading again. Generation stops per row once the stop strings
+have appeared the required number of times after the last ``</think>`` (e.g. after the second
+``</answer>`` of a pairwise judgement) or at EOS.
+
+Two schedules, one contract (``params.n`` completions per request, stop rules, one seeded
+generator per call):
+
+* **refill** (text-only calls): every (request, vote) is a row of one KV cache
+  (:class:`RefillBatch`). A row that stops leaves the batch at once, and rows still queued are
+  prefilled into the free slots, so no step is spent on finished rows and, when a call holds
+  more rows than :attr:`TransformersEngine.max_batch_rows`, the batch stays full while outputs
+  end at different lengths. Measured against the static schedule and one-by-one in
+  ``benchmarks/bench_engine.py`` (BENCHMARKS.md).
+* **static** (calls with images, video or audio, and engines that build their own inputs):
+  one ``model.generate`` over the left-padded batch, the votes from ``num_return_sequences``;
+  every row waits for the longest.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import (
+    DynamicCache,
+    LogitsProcessorList,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    TemperatureLogitsWarper,
+    TopPLogitsWarper,
+)
 
 from flexjudge.engines.base import ChatRequest, Completion, Engine, EngineInfo, SamplingParams
 from flexjudge.engines.hf_chat import HFChat, load_hint
@@ -37,6 +57,11 @@ class TransformersEngine(Engine):
     (bf16 on a GPU that supports it, float32 on CPU), "float32", "bfloat16" or "float16";
     ``revision``: a hub revision; ``video_preset``: how videos are sampled ("qwen" or
     "official", see :mod:`flexjudge.media.video`)."""
+
+    #: Rows (request x vote) that decode at once on the refill schedule; ``None``: every row
+    #: of a call. With fewer, a call of many requests keeps this many rows busy, refilling
+    #: slots as rows stop (set it on the instance: ``judge.base_engine.max_batch_rows = 32``).
+    max_batch_rows: int | None = None
 
     def __init__(
         self,
@@ -149,7 +174,15 @@ class TransformersEngine(Engine):
     ) -> list[list[Completion]]:
         if not requests:
             return []
-        model = self.model  # a weights failure surfaces before any media work
+        _ = self.model  # a weights failure surfaces before any media work
+        if self._refills(requests):
+            return self._generate_refill(requests, params)
+        return self._generate_static(requests, params)
+
+    def _generate_static(
+        self, requests: Sequence[ChatRequest], params: SamplingParams
+    ) -> list[list[Completion]]:
+        model = self.model
         inputs = self._inputs(requests).to(self.device)
         prompt_len = inputs["input_ids"].shape[1]
         eos = self.chat.eos_ids(model.generation_config)
@@ -177,6 +210,46 @@ class TransformersEngine(Engine):
         new = out[:, prompt_len:].tolist()
         return [
             [self._completion(new[i * params.n + k], eos, params) for k in range(params.n)]
+            for i in range(len(requests))
+        ]
+
+    def _refills(self, requests: Sequence[ChatRequest]) -> bool:
+        """Whether a call takes the refill schedule: text-only requests, through this class's
+        own processor batch (an engine that builds other inputs, such as Mol-LLaMA's
+        molecule graphs, keeps the static one)."""
+        standard = type(self)._inputs is TransformersEngine._inputs
+        return standard and not any(r.modalities() for r in requests)
+
+    def _generate_refill(
+        self, requests: Sequence[ChatRequest], params: SamplingParams
+    ) -> list[list[Completion]]:
+        enc = self._inputs(requests)
+        prompts = [
+            ids[m.bool()].tolist() for ids, m in zip(enc["input_ids"], enc["attention_mask"])
+        ]
+        eos = self.chat.eos_ids(self.model.generation_config)
+        queue = deque((i, k) for i in range(len(requests)) for k in range(params.n))
+        width = max(1, self.max_batch_rows or len(queue))
+        batch = RefillBatch(self.model, self.tokenizer.pad_token_id, self.device, sampler(params))
+        done: dict[tuple[int, int], list[int]] = {}
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        try:
+            with torch.inference_mode():
+                while queue or batch.rows:
+                    free = width - len(batch.rows)
+                    # Prefill in groups (a quarter of the width), not one row at a time.
+                    if queue and (free >= min(len(queue), max(1, width // 4)) or not batch.rows):
+                        keys = [queue.popleft() for _ in range(min(free, len(queue)))]
+                        stops = [StopCounter(self.tokenizer, params) for _ in keys]
+                        batch.admit(keys, [prompts[i] for i, _ in keys], stops)
+                    else:
+                        batch.step()
+                    done.update(batch.finish(eos, params.max_new_tokens))
+        except Exception as exc:
+            raise EngineError(f"generate failed: {first_line(exc)}") from exc
+        return [
+            [self._completion(done[(i, k)], eos, params) for k in range(params.n)]
             for i in range(len(requests))
         ]
 
@@ -251,6 +324,147 @@ class StopCounter(StoppingCriteria):
             self.buffers[r] = buf
             done.append(self.seen[r] >= self.count)
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
+
+
+_NO_IDS: Any = torch.empty(0, dtype=torch.long)
+
+
+def sampler(params: SamplingParams) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Next tokens ``[rows, 1]`` from last-position logits, as ``generate`` samples them:
+    temperature, then top-p (no top-k); greedy at temperature 0."""
+    if params.temperature <= 0:
+        return lambda logits: logits.argmax(-1, keepdim=True)
+    warp = LogitsProcessorList(
+        [TemperatureLogitsWarper(params.temperature), TopPLogitsWarper(params.top_p)]
+    )
+
+    def sample(logits: torch.Tensor) -> torch.Tensor:
+        scores = warp(_NO_IDS, logits.float())  # these warpers never read the ids
+        return torch.multinomial(torch.softmax(scores, dim=-1), 1)
+
+    return sample
+
+
+@dataclass
+class _Row:
+    key: tuple[int, int]
+    stop: StopCounter
+    ids: list[int] = field(default_factory=list)
+
+
+class RefillBatch:
+    """Rows decoding together over one :class:`~transformers.DynamicCache`, left-aligned by
+    padding: a row admitted later is prefilled on its own and joined to the cache (the
+    shorter side padded on the left, masked out), a stopped row is cut out, and columns that
+    only padding still uses are trimmed. Each row's positions count its own tokens, so a row
+    sees exactly what it would see alone."""
+
+    def __init__(
+        self,
+        model: Any,
+        pad_id: int,
+        device: torch.device,
+        sample: Callable[[torch.Tensor], torch.Tensor],
+    ) -> None:
+        self.model, self.pad, self.device, self.sample = model, pad_id, device, sample
+        self.rows: list[_Row] = []
+        self.cache: Any = None  # a DynamicCache of full-attention layers (keys, values)
+        self.mask = self.last = self.pos = torch.empty(0, dtype=torch.long)
+        self._fresh: list[int] = []  # rows that got a token in the last call
+
+    def admit(
+        self, keys: list[tuple[int, int]], prompts: list[list[int]], stops: list[StopCounter]
+    ) -> None:
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), self.pad, dtype=torch.long)
+        mask = torch.zeros((len(prompts), width), dtype=torch.long)
+        for r, p in enumerate(prompts):
+            ids[r, width - len(p) :] = torch.tensor(p)
+            mask[r, width - len(p) :] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        cache = DynamicCache()
+        out = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
+            cache=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        first = self.sample(out.logits[:, -1])
+        self._join(cache, mask)
+        self.last = torch.cat([self.last.to(self.device), first])
+        self.pos = torch.cat([self.pos.to(self.device), mask.sum(-1)])
+        self._fresh = list(range(len(self.rows), len(self.rows) + len(keys)))
+        self.rows += [_Row(key, stop) for key, stop in zip(keys, stops)]
+
+    def step(self) -> None:
+        """One token for every row."""
+        self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.rows), 1)], dim=1)
+        out = self.model(
+            input_ids=self.last,
+            attention_mask=self.mask,
+            position_ids=self.pos[:, None],
+            cache=self.cache,
+            use_cache=True,
+        )
+        self.last = self.sample(out.logits[:, -1])
+        self.pos = self.pos + 1
+        self._fresh = list(range(len(self.rows)))
+
+    def finish(self, eos: list[int], limit: int) -> dict[tuple[int, int], list[int]]:
+        """Record the new tokens; cut out and return the rows that stopped (EOS, the stop
+        strings, or ``limit`` tokens)."""
+        ended: dict[tuple[int, int], list[int]] = {}
+        keep = []
+        tokens = self.last[:, 0].tolist()
+        last: Any = self.last
+        fresh = set(self._fresh)
+        for r, row in enumerate(self.rows):
+            if r in fresh:
+                row.ids.append(tokens[r])
+                stopped = row.stop.stops != () and bool(row.stop(last[r : r + 1], _NO_IDS)[0])
+                if tokens[r] in eos or stopped or len(row.ids) >= limit:
+                    ended[row.key] = row.ids
+                    continue
+            keep.append(r)
+        if len(keep) < len(self.rows):
+            self._select(keep)
+        return ended
+
+    def _select(self, keep: list[int]) -> None:
+        self.rows = [self.rows[r] for r in keep]
+        if not keep:
+            self.cache, self.mask = None, torch.empty(0, dtype=torch.long)
+            self.last = self.pos = torch.empty(0, dtype=torch.long)
+            return
+        idx = torch.tensor(keep, dtype=torch.long, device=self.device)
+        assert self.cache is not None
+        self.cache.batch_select_indices(idx)
+        self.mask, self.last, self.pos = self.mask[idx], self.last[idx], self.pos[idx]
+        used = int(torch.nonzero(self.mask.sum(0))[0])  # the first column a row still uses
+        if used:
+            self.mask = self.mask[:, used:]
+            for layer in self.cache.layers:
+                layer.keys, layer.values = layer.keys[:, :, used:], layer.values[:, :, used:]
+
+    def _join(self, cache: Any, mask: torch.Tensor) -> None:
+        if self.cache is None:
+            self.cache, self.mask = cache, mask
+            return
+        have, new = self.mask.shape[1], mask.shape[1]
+        width = max(have, new)
+
+        def left(x: torch.Tensor, by: int) -> torch.Tensor:  # pad the sequence axis (-2)
+            return torch.cat([x.new_zeros(*x.shape[:-2], by, x.shape[-1]), x], dim=-2) if by else x
+
+        for mine, theirs in zip(self.cache.layers, cache.layers):
+            mine.keys = torch.cat([left(mine.keys, width - have), left(theirs.keys, width - new)])
+            mine.values = torch.cat(
+                [left(mine.values, width - have), left(theirs.values, width - new)]
+            )
+        pad = torch.nn.functional.pad
+        self.mask = torch.cat([pad(self.mask, (width - have, 0)), pad(mask, (width - new, 0))])
 
 
 def pick_device(device: str) -> torch.device:
