@@ -222,9 +222,10 @@ def sample(
     "ns",
     cls=_Numbers,
     multiple=True,
+    metavar="N [N ...]",
     help="With --eval: the Ns (--n 2 4 8 16) [default: 2 4 8 16 up to the candidates].",
 )
-@click.option("--trials", default=10, show_default=True, type=int, help="With --eval.")
+@click.option("--trials", default=10, show_default=True, type=int, help="With --eval: draws per N.")
 @click.option(
     "--gold",
     default=None,
@@ -355,8 +356,21 @@ def _print_eval(report: Any) -> None:
     metavar="FIELD=VALUE",
     help="expected-winner: the candidate that must win [default: temperature=0.8].",
 )
-@click.option("--min-agreement", default=0.5, show_default=True, type=float)
-@click.option("--min-margin", default=1.0, show_default=True, type=float)
+@click.option(
+    "--min-agreement",
+    default=0.5,
+    show_default=True,
+    type=float,
+    help="majority: the least share of valid votes (both orders) for the winner; a strict "
+    "majority is always needed.",
+)
+@click.option(
+    "--min-margin",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="margin: the least gap between the two mean scores (over both orders).",
+)
 @click.option(
     "--max-pairs-per-prompt", default=None, type=int, help="A seeded sample of each prompt's."
 )

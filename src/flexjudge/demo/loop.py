@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -334,11 +335,19 @@ def _pairs(judge: Judge, out: Path, s: LoopSettings) -> dict[str, Any]:
 
 
 def _dpo_summary(result: Any) -> dict[str, Any]:
+    """Steps, the training loss and reward margin at the start and the end (means over the
+    first and the last tenth of the logged steps: single steps are noisy), and TRL's
+    evaluation of all the pairs before and after training."""
     h = result.history
 
     def ends(key: str) -> list[float | None]:
         values = h.get(key) or []
-        return [values[0], values[-1]] if values else [None, None]
+        k = max(1, len(values) // 10)
+        return (
+            [statistics.fmean(values[:k]), statistics.fmean(values[-k:])]
+            if values
+            else [None, None]
+        )
 
     keep = (
         "eval_loss",
@@ -350,12 +359,16 @@ def _dpo_summary(result: Any) -> dict[str, Any]:
     return {
         "pairs": result.n_pairs,
         "steps": len(result.losses),
-        "loss_first_last": ends("loss"),
-        "reward_margin_first_last": ends("rewards/margins"),
+        "loss_start_end": ends("loss"),
+        "reward_margin_start_end": ends("rewards/margins"),
         "before": {k: result.before.get(k) for k in keep},
         "after": {k: result.after.get(k) for k in keep},
         "seconds": round(result.seconds, 1),
     }
+
+
+def _gap(m: dict[str, Any]) -> float:
+    return float(m["eval_logps/chosen"]) - float(m["eval_logps/rejected"])
 
 
 def _pct(value: Any) -> str:
@@ -368,7 +381,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines = [
         "flexjudge demo --loop: a tiny policy, a tiny judge, sample -> pairs -> dpo",
         f"policy gold accuracy: {_pct(summary['accuracy_before'])} before, "
-        f"{_pct(summary['accuracy_after'])} after DPO"
+        f"{_pct(summary['accuracy_after'])} after DPO ({'+'.join(summary['settings']['dpo_loss'])})"
         + (
             f" ({_pct(summary['plain_dpo']['accuracy_after'])} after plain DPO)"
             if summary.get("plain_dpo")
@@ -395,7 +408,10 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(f"dpo: skipped ({d['skipped']}); total {summary['seconds']}s")
     else:
         lines.append(
-            f"dpo: {d['pairs']} pairs, {d['steps']} steps, loss {d['loss_first_last']}, reward "
-            f"margin {d['reward_margin_first_last']}; total {summary['seconds']}s"
+            f"dpo: {d['pairs']} pairs, {d['steps']} steps; on all pairs, before -> after: loss "
+            f"{d['before']['eval_loss']:.3f} -> {d['after']['eval_loss']:.3f}, reward margin "
+            f"{d['before']['eval_rewards/margins']:.3f} -> {d['after']['eval_rewards/margins']:.3f}"
+            f", log p(chosen) - log p(rejected) {_gap(d['before']):.3f} -> {_gap(d['after']):.3f}"
+            f"; total {summary['seconds']}s"
         )
     return lines

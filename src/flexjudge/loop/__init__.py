@@ -44,7 +44,13 @@ from flexjudge.loop.policies import (
     parse_chosen_if,
 )
 from flexjudge.loop.prompts import PolicyPrompt, iter_prompts, read_prompts
-from flexjudge.loop.sample import SampleSettings, SampleSummary, sample_into, sample_prompts
+from flexjudge.loop.sample import (
+    Sampler,
+    SampleSettings,
+    SampleSummary,
+    sample_into,
+    sample_prompts,
+)
 from flexjudge.loop.select import METHODS, Selection, requests_for, select
 
 __all__ = [
@@ -65,6 +71,7 @@ __all__ = [
     "PolicyPrompt",
     "SampleSettings",
     "SampleSummary",
+    "Sampler",
     "Selection",
     "Spread",
     "apply_gold",

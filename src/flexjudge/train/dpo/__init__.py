@@ -277,4 +277,3 @@ def _write_record(
         "after": result.after,
     }
     atomic_write_text(output_dir / RECORD_FILE, json.dumps(record, indent=2, default=str))
-
