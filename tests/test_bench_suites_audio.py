@@ -7,6 +7,7 @@ Real judging: tiny Qwen2.5-Omni / tiny VL checkpoints through ``flexjudge eval``
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -441,7 +442,8 @@ def rationale_script(req: ChatRequest, k: int) -> str:
     user = req.messages[1].text()
     assert "Final answer" not in user and texts.PAMPA_QUESTION in user
     out = next(v for k_, v in scores.items() if k_ in user)
-    return "r</think>" + (f"<answer>{out}</answer>" if out != "bad" else "none")
+    # The PAMPA prompt does not prime <think> (as the official judge): the output opens it.
+    return "<think>r</think>" + (f"<answer>{out}</answer>" if out != "bad" else "none")
 
 
 def test_pampa_best_of_n_exact(tmp_path):
@@ -477,7 +479,7 @@ def test_pampa_direct_and_molecule_view(tmp_path):
     def script(req: ChatRequest, k: int) -> str:  # the text view shows the canonical SMILES
         shown = re.search(r"SMILES: (\S+)", req.messages[1].text()).group(1)
         key = by_smiles[shown]
-        return f"r</think><answer>{scores[key]}</answer>"
+        return f"<think>r</think><answer>{scores[key]}</answer>"
 
     engine = ScriptedEngine(script, modalities=("image", "video", "audio"))
     r = evaluate("pampa", data, Judge(engine=engine), tmp_path / "o")
@@ -528,3 +530,43 @@ def test_cli_eval_pampa_with_tiny_vl(tiny_vl, tmp_path):
     assert result["split"] == "best_of_n" and result["n_items"] == 2
     assert result["counts"]["ok"] + result["counts"]["invalid"] == 2
     assert metric(result, "best_of_n_accuracy")["n"] == 1
+
+
+def test_pampa_best_of_n_trials_follow_the_official_script(tmp_path):
+    """Two candidates per molecule: best_of_2 draws both every trial, so the judge's pick is
+    fixed - m1's right answer scores higher (1), m2 has no right answer (0)."""
+    data = tmp_path / "bon.csv"
+    rows = [
+        ("m1", ASPIRIN, "High permeability", "A9 ok.\n\nFinal answer: High permeability"),
+        (
+            "m1",
+            ASPIRIN,
+            "High permeability",
+            "A3 no.\n\nFinal answer: Low-to-moderate permeability",
+        ),
+        (
+            "m2",
+            CAFFEINE,
+            "High permeability",
+            "B8 no.\n\nFinal answer: Low-to-moderate permeability",
+        ),
+        (
+            "m2",
+            CAFFEINE,
+            "High permeability",
+            "B2 no.\n\nFinal answer: Low-to-moderate permeability",
+        ),
+    ]
+    with data.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "smiles", "label", "response"])
+        w.writerows(rows)
+
+    def script(req: ChatRequest, k: int) -> str:
+        mark = re.search(r"[AB](\d) ", req.messages[1].text()).group(1)
+        return f"<think>r</think><answer>{mark}.0</answer>"
+
+    r = evaluate("pampa", data, Judge(engine=ScriptedEngine(script)), tmp_path / "o")
+    bo2 = metric(r, "best_of_2_accuracy")
+    assert bo2["value"] == pytest.approx(0.5) and bo2["details"]["oracle"] == pytest.approx(0.5)
+    assert bo2["details"]["std"] == 0.0 and bo2["details"]["trials"] == 10

@@ -26,9 +26,13 @@ Splits (chosen from the CSV's header when ``--split`` is not given):
   ``accuracy`` of that call, and ``spearman`` between the score and the 0/1 label (a
   threshold-free check of the same ordering).
 
-Molecules are shown as :attr:`Pampa.molecule_view` (default ``"both"``: RDKit depiction and
-text), independent of the :class:`Protocol`. Official judging was greedy (Mol-LLaMA
-``generate`` defaults): T=0 here.
+Prompt: the official Flex-Mol-LLaMA PAMPA judge prompt, verbatim (request protocol
+``pampa``, ``prompts.protocol.PAMPA_JUDGE_SYSTEM``/``PAMPA_JUDGE_USER``). A Mol-LLaMA-compatible
+judge reads the molecule through its graph encoders; any other judge sees it as
+:attr:`Pampa.molecule_view` (default ``"both"``: RDKit depiction and text) at the same place.
+Official judging was greedy (Mol-LLaMA ``generate`` defaults): T=0 here. With 2 or more
+candidates per molecule the paper's ``best_of_{N}_accuracy`` (N of them drawn per trial, 10
+trials) is reported too.
 """
 
 from __future__ import annotations
@@ -48,13 +52,6 @@ from flexjudge.prompts import protocol as texts
 SMILES_COLUMNS = ("smiles", "SMILES", "Drug")
 LABEL_COLUMNS = ("label", "Label", "Y", "answer")
 
-#: flexjudge's own wording of the official judge rubric (official-code.md §4.2 summarises it;
-#: the verbatim system prompt is not available): the 1/5/10 anchors and the eight properties.
-CRITERIA = (
-    "Score 1 if the prediction is inaccurate, 10 if it is accurate, and 5 if uncertain given "
-    "the molecular analysis. Consider lipophilicity, molecular size and weight, polarity, "
-    "charge, rigidity, aromaticity, hydration energy and membrane affinity."
-)
 CLAIM = "High permeability."
 _FINAL = re.compile(r"final answer\s*:", re.IGNORECASE)
 _HIGH = re.compile(r"high permeability", re.IGNORECASE)
@@ -166,13 +163,15 @@ class Pampa(Benchmark):
                         "(1/0, 'High permeability', ...)",
                         line=line,
                     )
+                # The official Flex-Mol-LLaMA PAMPA judge prompt (request protocol "pampa",
+                # verbatim in prompts.protocol): it cuts the answer before "Final answer:".
                 base = {
                     "task": "score",
+                    "protocol": "pampa",
                     "instruction": texts.PAMPA_QUESTION,
                     "molecules": [smiles],
                     "molecule_view": self.molecule_view,
                     "scale": "1.0-10.0",
-                    "criteria": CRITERIA,
                 }
                 mol = (row.get("id") or "").strip() or smiles
                 if split == "direct":
@@ -185,14 +184,15 @@ class Pampa(Benchmark):
                     )
                     seen[mol] = 1
                     continue
-                rationale, call = split_answer(row.get("response") or "")
+                response = row.get("response") or ""
+                _, call = split_answer(response)
                 if (row.get("prediction") or "").strip():
                     call = parse_call(row["prediction"])
                 k = seen.get(mol, 0)
                 seen[mol] = k + 1
                 yield Item(
                     f"{mol}#{k}",
-                    {**base, "responses": [rationale]},
+                    {**base, "responses": [response]},
                     call == label,
                     mol,
                     {"call": call, "label": label, "line": line},
@@ -221,4 +221,46 @@ class Pampa(Benchmark):
                 "accuracy": acc,
                 "spearman": spearman(cols.preds, [1.0 if g == "high" else 0.0 for g in cols.golds]),
             }
-        return best_of_n(cols.groups, cols.preds, [bool(g) for g in cols.golds])
+        correct = [bool(g) for g in cols.golds]
+        out = best_of_n(cols.groups, cols.preds, correct)
+        out.update(_best_of_n_trials(cols, correct))
+        return out
+
+
+def _best_of_n_trials(cols: Columns, correct: list[bool]) -> dict[str, Metric]:
+    """The paper's best-of-N (official ``best_of_N.py``): N of each molecule's candidates drawn
+    without replacement per trial, the top judge score kept, ties broken at random, mean over
+    10 trials (std population), beside the random pick and the oracle; N = 2, 4, 8, 16 as far
+    as every molecule has that many candidates."""
+    from flexjudge.judge.best_of_n_eval import evaluate_scores
+
+    positions = [int(i.rsplit("#", 1)[1]) for i in cols.ids]  # ids are f"{molecule}#{k}"
+    per_molecule: dict[str, int] = {}
+    for g in cols.groups:
+        per_molecule[g] = per_molecule.get(g, 0) + 1
+    fewest = min(per_molecule.values(), default=0)
+    ns = [n for n in (2, 4, 8, 16) if n <= fewest]
+    if not ns:
+        return {}
+    report = evaluate_scores(
+        cols.groups, cols.preds, correct, positions=positions, ns=ns, trials=10, seed=0
+    )
+    out = {}
+    for row in report.rows:
+        name = f"best_of_{row.n}_accuracy"
+        out[name] = Metric(
+            name,
+            row.judge.mean,
+            report.prompts,
+            round(row.no_selection.mean),
+            "official best_of_N.py: N of the molecule's candidates per trial, random.choice "
+            "among tied tops, mean over 10 trials; a molecule with no valid score is wrong",
+            "rate",
+            {
+                "std": row.judge.std,
+                "random": row.random.mean,
+                "oracle": row.oracle.mean,
+                "trials": report.trials,
+            },
+        )
+    return out
