@@ -117,7 +117,10 @@ class Pampa(Benchmark):
         "tied tops count as the fraction of correct calls among them (expected value of a "
         "random tie-break); a molecule with no valid verdict is wrong and counted in n_invalid; "
         "a candidate without a parsable call is wrong; candidate_accuracy = mean fraction of "
-        "correct candidates per molecule. direct: score > 5 = high, < 5 = low, 5 = uncertain "
+        "correct candidates per molecule; best_of_{N}_accuracy (N = 2, 4, 8, 16 up to the "
+        "fewest candidates of a molecule): the official best_of_N.py, N candidates drawn per "
+        "molecule per trial, the top score kept, ties at random, mean (population std) over 10 "
+        "trials, random pick and oracle beside. direct: score > 5 = high, < 5 = low, 5 = uncertain "
         "(wrong); invalid wrong; spearman of the score vs the 0/1 label, invalid excluded"
     )
     data_hint = (
