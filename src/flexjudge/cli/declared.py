@@ -90,3 +90,54 @@ def layer_yaml(
             values[name] = param.type_cast_value(ctx, value)
         except click.BadParameter as exc:
             raise ConfigError(f"{path}: {key}: {exc.message}") from exc
+
+
+def training_options(
+    specs: Iterable[OptionSpec], *, model_help: str, data_help: str, config_example: str
+) -> Callable[[F], F]:
+    """The options every training command takes, around its recipe's declared ones: the base
+    model, the rows, the output folder, a YAML ``--config`` layered between the defaults and
+    the flags, ``--json`` and ``--quiet``."""
+    specs = list(specs)
+    names = ", ".join(s.name for s in specs[:3])
+
+    def decorate(f: F) -> F:
+        f = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no loss lines.")(
+            f
+        )
+        f = click.option(
+            "--json", "as_json", is_flag=True, help="Print the result as JSON (only that)."
+        )(f)
+        f = click.option(
+            "--config",
+            "config_path",
+            default=None,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help=f"YAML of option values named as the options ({names}, ...), e.g. "
+            f"{config_example}; options given here win.",
+        )(f)
+        f = add_options(specs)(f)
+        f = click.option(
+            "--output",
+            "-o",
+            required=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder for the trained checkpoint.",
+        )(f)
+        f = click.option(
+            "--data",
+            "-d",
+            required=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help=data_help,
+        )(f)
+        return click.option("--model", "-m", required=True, help=model_help)(f)
+
+    return decorate
+
+
+def is_main_process() -> bool:
+    """Rank 0 under torchrun/accelerate (or no launcher): the process that prints and writes."""
+    import os
+
+    return int(os.environ.get("RANK", "0") or 0) == 0

@@ -9,7 +9,6 @@ official stage-3 recipe.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import click
 
 from flexjudge.cli.common import configure_output, echo_json, run_guarded
-from flexjudge.cli.declared import add_options, layer_yaml
+from flexjudge.cli.declared import is_main_process, layer_yaml, training_options
 from flexjudge.options import specs_of
 from flexjudge.train.dpo_recipe import DPORecipe
 
@@ -25,33 +24,13 @@ _RECIPE_SPECS = specs_of(DPORecipe)
 
 
 @click.command()
-@click.option("--model", "-m", required=True, help="The policy: a local folder or hub id.")
-@click.option(
-    "--data",
-    "-d",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Preference pairs (JSONL with prompt, chosen, rejected[, images]), e.g. from "
+@training_options(
+    _RECIPE_SPECS,
+    model_help="The policy: a local folder or hub id.",
+    data_help="Preference pairs (JSONL with prompt, chosen, rejected[, images]), e.g. from "
     "`flexjudge pairs`.",
+    config_example="configs/recipes/dpo_stage3.yaml",
 )
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the trained checkpoint.",
-)
-@add_options(_RECIPE_SPECS)
-@click.option(
-    "--config",
-    "config_path",
-    default=None,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="YAML of option values named as the options (lr, beta, grad_accum, ...), e.g. "
-    "configs/recipes/dpo_stage3.yaml; options given here win.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (only that).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no loss lines.")
 @click.pass_context
 def dpo(
     ctx: click.Context,
@@ -70,7 +49,7 @@ def dpo(
         layer_yaml(ctx, config_path, options, _RECIPE_SPECS)
     recipe = DPORecipe.from_options(options)
     rows = read_pairs(data)
-    main = int(os.environ.get("RANK", "0") or 0) == 0
+    main = is_main_process()
     if main:
         click.echo(f"DPO of {model} on {len(rows)} pairs from {data}", err=True)
     # transformers prints its training logs on stdout; stdout is for the result only

@@ -7,7 +7,6 @@ recipe (:data:`flexjudge.train.PAPER_RECIPE`).
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,49 +16,20 @@ from rich.console import Console
 from rich.table import Table
 
 from flexjudge.cli.common import configure_output, echo_json, run_guarded
-from flexjudge.cli.declared import add_options, layer_yaml
+from flexjudge.cli.declared import is_main_process, layer_yaml, training_options
 from flexjudge.options import specs_of
 from flexjudge.train.recipe import SFTRecipe
 
 _RECIPE_SPECS = specs_of(SFTRecipe)
 
 
-def _is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0") or 0) == 0
-
-
 @click.command()
-@click.option(
-    "--model",
-    "-m",
-    required=True,
-    help="Base checkpoint: a local folder or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct).",
+@training_options(
+    _RECIPE_SPECS,
+    model_help="Base checkpoint: a local folder or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct).",
+    data_help="Training rows (JSONL of prompt-completion chats, e.g. from `flexjudge curate`).",
+    config_example="configs/recipes/paper.yaml",
 )
-@click.option(
-    "--data",
-    "-d",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Training rows (JSONL of prompt-completion chats, e.g. from `flexjudge curate`).",
-)
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the trained checkpoint.",
-)
-@add_options(_RECIPE_SPECS)
-@click.option(
-    "--config",
-    "config_path",
-    default=None,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="YAML of option values named as the options (lr, grad_accum, lora_rank, ...), "
-    "e.g. configs/recipes/paper.yaml; options given here win.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (only that).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no loss lines.")
 @click.pass_context
 def train(
     ctx: click.Context,
@@ -86,7 +56,7 @@ def train(
     args = sft_config(output, **overrides)
     per_device, accum = args.per_device_train_batch_size, args.gradient_accumulation_steps
     world = max(1, args.world_size)
-    main = _is_main_process()
+    main = is_main_process()
     console = Console(stderr=as_json)
     if main:
         console.print(

@@ -72,3 +72,42 @@ def versions() -> dict[str, str]:
         "trl": trl.__version__,
         "python": platform.python_version(),
     }
+
+
+def write_record(
+    path: Path,
+    *,
+    model: tuple[str, str | Path],
+    rows: Iterable[Any],
+    args: Any,
+    recipe_keys: Iterable[str],
+    result: Any,
+    lora: Any,
+    **extra: Any,
+) -> None:
+    """The run record beside a checkpoint, the same for SFT and DPO: the model trained
+    (``(field name, value)``), the data hash, the recipe as the trainer used it, the batch
+    arithmetic, LoRA, parameter counts, versions, time, every logged step - and ``extra``."""
+    from dataclasses import asdict
+
+    from flexjudge.io import atomic_write_text
+
+    record = {
+        model[0]: str(model[1]),
+        "data_sha256": data_sha256(rows),
+        "recipe": {k: getattr(args, k) for k in recipe_keys},
+        "effective_batch_size": result.effective_batch_size,
+        "world_size": args.world_size,
+        "lora": asdict(lora) if lora is not None else None,
+        "adapter_only": result.adapter_only,
+        "parameters": {
+            "total": result.total_parameters,
+            "trainable": result.trainable_parameters,
+            "frozen_media": result.frozen_media_parameters,
+        },
+        "versions": versions(),
+        "train_seconds": round(result.seconds, 2),
+        "log_history": result.log_history,
+        **extra,
+    }
+    atomic_write_text(path, json.dumps(record, indent=2, default=str))

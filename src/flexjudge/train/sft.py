@@ -12,13 +12,12 @@ gradient from text-only data but would otherwise hold optimizer state.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from transformers import AutoConfig, AutoProcessor
 
 from flexjudge.engines.model_classes import load_model_class
 from flexjudge.errors import ConfigError, InputError, ModelLoadError
-from flexjudge.train.common import data_sha256, hardware_settings, save_trained, versions
+from flexjudge.train.common import hardware_settings, save_trained, write_record
 from flexjudge.train.progress import quiet_trainer
 
 log = logging.getLogger(__name__)
@@ -348,25 +347,15 @@ def _write_record(
     lora: LoraSettings | None = None,
 ) -> None:
     """A short record of the run next to the checkpoint: data hash, recipe, versions, losses."""
-    recipe = {k: getattr(args, k) for k in (*PAPER_RECIPE, "max_steps", "bf16", "seed")}
-    record = {
-        "base_model": str(base_model),
-        "data_sha256": data_sha256(rows),
-        "n_examples": result.n_examples,
-        "n_dropped_too_long": result.n_dropped,
-        "recipe": recipe,
-        "effective_batch_size": result.effective_batch_size,
-        "world_size": args.world_size,
-        "lora": asdict(lora) if lora is not None else None,
-        "adapter_only": result.adapter_only,
-        "parameters": {
-            "total": result.total_parameters,
-            "trainable": result.trainable_parameters,
-            "frozen_media": result.frozen_media_parameters,
-        },
-        "versions": versions(),
-        "train_seconds": round(result.seconds, 2),
-        "losses": result.losses,
-        "log_history": result.log_history,
-    }
-    (output_dir / "flexjudge_train.json").write_text(json.dumps(record, indent=2, default=str))
+    write_record(
+        output_dir / "flexjudge_train.json",
+        model=("base_model", base_model),
+        rows=rows,
+        args=args,
+        recipe_keys=(*PAPER_RECIPE, "max_steps", "bf16", "seed"),
+        result=result,
+        lora=lora,
+        n_examples=result.n_examples,
+        n_dropped_too_long=result.n_dropped,
+        losses=result.losses,
+    )

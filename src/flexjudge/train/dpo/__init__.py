@@ -24,7 +24,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,8 @@ from transformers import AutoConfig, AutoProcessor
 
 from flexjudge.engines.model_classes import load_model_class, model_class_for
 from flexjudge.errors import ConfigError, InputError, MediaError, ModelLoadError
-from flexjudge.io import atomic_write_text, iter_json_objects
-from flexjudge.train.common import data_sha256, hardware_settings, save_trained, versions
+from flexjudge.io import iter_json_objects
+from flexjudge.train.common import hardware_settings, save_trained, write_record
 from flexjudge.train.progress import quiet_trainer
 from flexjudge.train.sft import LoraSettings, effective_batch_size, freeze_media_towers, lora_config
 
@@ -252,28 +252,16 @@ def _write_record(
     result: DPOResult,
     lora: LoraSettings | None,
 ) -> None:
-    import json
-
-    keys = (*STAGE3_RECIPE, "max_length", "max_steps", "bf16", "seed", "loss_type")
-    record = {
-        "policy": str(policy),
-        "data_sha256": data_sha256(rows),
-        "n_pairs": result.n_pairs,
-        "recipe": {k: getattr(args, k) for k in keys},
-        "effective_batch_size": result.effective_batch_size,
-        "world_size": args.world_size,
-        "lora": asdict(lora) if lora is not None else None,
-        "adapter_only": result.adapter_only,
-        "parameters": {
-            "total": result.total_parameters,
-            "trainable": result.trainable_parameters,
-            "frozen_media": result.frozen_media_parameters,
-        },
-        "versions": versions(),
-        "train_seconds": round(result.seconds, 2),
-        "history": result.history,
-        "log_history": result.log_history,
-        "before": result.before,
-        "after": result.after,
-    }
-    atomic_write_text(output_dir / RECORD_FILE, json.dumps(record, indent=2, default=str))
+    write_record(
+        output_dir / RECORD_FILE,
+        model=("policy", policy),
+        rows=rows,
+        args=args,
+        recipe_keys=(*STAGE3_RECIPE, "max_length", "max_steps", "bf16", "seed", "loss_type"),
+        result=result,
+        lora=lora,
+        n_pairs=result.n_pairs,
+        history=result.history,
+        before=result.before,
+        after=result.after,
+    )
