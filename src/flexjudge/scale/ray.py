@@ -220,16 +220,16 @@ def _gpus_per_worker(engine: str, kwargs: Mapping[str, Any]) -> float:
 
 def write_verdicts(
     verdicts: ray.data.Dataset,
-    output: Path,
+    output: str | os.PathLike[str],
     *,
     total: int | None = None,
     progress: RunProgress | None = None,
 ) -> RunSummary:
     """Write ``verdicts`` to ``output`` (JSONL, or Parquet for ``.parquet``) in input order,
     atomically (:mod:`._output`), counting them by status."""
-    summary = RunSummary(output)
+    summary = RunSummary(Path(output))
     start = time.perf_counter()
-    with VerdictWriter(output) as out:
+    with VerdictWriter(Path(output)) as out:
         batches = verdicts.iter_batches(batch_format="pyarrow", batch_size=None)
         rows = (row for batch in batches for row in batch.to_pylist())  # type: ignore[union-attr]
         for row in in_order(rows, total):
