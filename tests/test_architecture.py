@@ -39,7 +39,6 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
 TOP = 14
 
 
-
 def module_name(path: Path) -> str:
     rel = path.relative_to(SRC.parent).with_suffix("")
     parts = list(rel.parts)
