@@ -149,7 +149,7 @@ def _iter_dataset(data: str, *, split: str | None, config: str | None) -> Iterat
         import datasets  # type: ignore[import-untyped]
     except ImportError as exc:
         raise ConfigError(
-            "reading a dataset folder or hub id needs `datasets`: pip install 'flexjudge[train]'"
+            "reading a dataset folder or hub id needs `datasets`: pip install 'flexjudge[bench]'"
         ) from exc
     path = Path(data)
     try:
