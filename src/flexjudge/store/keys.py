@@ -4,7 +4,8 @@ Rules:
 
 * A key covers the engine identity (:func:`engine_identity`), the chat request (every text
   part, a content hash of every media part, the assistant prefix), the sampling parameters
-  (n, temperature, top_p, max_new_tokens, seed, stop, stop_count) and :data:`KEY_VERSION`.
+  (n, temperature, top_p, max_new_tokens, seed, stop, stop_count, stop_after) and
+  :data:`KEY_VERSION`.
 * The key is the sha256 of the canonical JSON of that description (:func:`describe`); the
   store keeps the JSON next to the key so that any key can be checked and explained.
 * Media are hashed by content, never by name: a path hashes the file's bytes, a PIL image its
@@ -35,7 +36,10 @@ from flexjudge.errors import MediaError, ModelLoadError
 
 #: Bump when the meaning of a key changes without its inputs changing (e.g. a change in how an
 #: engine renders or decodes): every old entry then misses instead of answering wrongly.
-KEY_VERSION = 1
+#: 2: stop strings counted after the last ``stop_after`` (``</think>``), which is in the key,
+#: and the transformers engine's refill schedule for text: completions of version-1 keys were
+#: cut and sampled differently, so they no longer answer.
+KEY_VERSION = 2
 
 #: Files up to this size are hashed whole; larger ones by size, safetensors header and samples.
 FULL_HASH_LIMIT = 64 * 1024 * 1024
@@ -275,6 +279,7 @@ def params_record(params: SamplingParams) -> dict[str, Any]:
         "seed": params.seed,
         "stop": list(params.stop),
         "stop_count": params.stop_count,
+        "stop_after": params.stop_after,
     }
 
 
