@@ -204,3 +204,22 @@ def test_async_twins_with_a_store(tmp_path):
         again = asyncio.run(main())
     assert all(v.ok for v in verdicts + again)
     assert len(engine.calls) == 6  # the second round came from the store
+
+
+def test_a_frame_folder_video_is_cached_by_its_frames(tmp_path):
+    """The store hashes media with media_digest's rules: a folder of frames by its frames (it
+    used to fail, trying to read the folder as a file)."""
+    from PIL import Image
+
+    frames = tmp_path / "clip"
+    frames.mkdir()
+    for i in range(3):
+        Image.new("RGB", (32, 32), (10 * i, 0, 0)).save(frames / f"{i:03d}.png")
+    engine = ScriptedEngine(["ok</think><answer>6</answer>"])
+    with Judge(engine=engine, store=tmp_path / "s.sqlite") as judge:
+        first = judge.score("q", "a", videos=[str(frames)])
+        again = judge.score("q", "a", videos=[str(frames)])
+        Image.new("RGB", (32, 32), (0, 99, 0)).save(frames / "001.png")  # new content
+        changed = judge.score("q", "a", videos=[str(frames)])
+    assert first.ok and again.ok and changed.ok
+    assert len(engine.calls) == 2  # the repeat came from the store, the changed clip did not

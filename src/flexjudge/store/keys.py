@@ -31,8 +31,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from flexjudge.engines.base import ChatRequest, Engine, Part, SamplingParams
-from flexjudge.errors import MediaError, ModelLoadError
+from flexjudge.errors import ConfigError, MediaError, ModelLoadError
+from flexjudge.media.digest import media_digest
 
 #: Bump when the meaning of a key changes without its inputs changing (e.g. a change in how an
 #: engine renders or decodes): every old entry then misses instead of answering wrongly.
@@ -155,11 +158,13 @@ def _jsonable(value: Any) -> Any:
 
 # -- media -----------------------------------------------------------------------------------
 class MediaHasher:
-    """Content hashes of media, memoised per file (path, size, mtime) so that an image shared by
-    many requests, or by both orders of a swap, is read once."""
+    """The store's view of :func:`flexjudge.media.media_digest` (one set of content rules for
+    the whole project), memoised per file (path, size, mtime) so that an image shared by many
+    requests, or by both orders of a swap, is read once. URLs are named, not fetched;
+    containers (an ``(array, rate)`` audio pair, dicts) are hashed item by item, type-tagged."""
 
     def __init__(self) -> None:
-        self._files: dict[tuple[str, int, int], str] = {}
+        self._files: dict[tuple[Any, ...], str] = {}
 
     def __call__(self, media: Any) -> str:
         if isinstance(media, (str, os.PathLike)):
@@ -185,42 +190,26 @@ class MediaHasher:
             st = path.stat()
         except OSError:
             raise MediaError(f"media file {str(path)!r} does not exist") from None
-        memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        memo: tuple[Any, ...] = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        if path.is_dir():  # a frame folder: rewriting a frame leaves the folder's stat as it was
+            memo += tuple(
+                sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(path))
+            )
         if memo not in self._files:
-            h = hashlib.sha256()
-            try:
-                with path.open("rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 20), b""):
-                        h.update(block)
-            except OSError as exc:
-                raise MediaError(f"media file {str(path)!r} cannot be read: {exc}") from exc
-            self._files[memo] = "file:" + h.hexdigest()
+            # A file's bytes, or a frame folder's frames in load order (media_digest's rules).
+            self._files[memo] = "file:" + media_digest(path, kind="file")
         return self._files[memo]
 
 
 def _feed(h: Any, media: Any, hasher: MediaHasher) -> None:
-    """Hash one media value of any supported type into ``h`` (type-tagged, so that different
-    types never collide)."""
+    """Hash one media value into ``h``, type-tagged so that different types never collide:
+    paths through the memo, leaves (images, arrays, clips) by :func:`media_digest`, containers
+    item by item."""
     if isinstance(media, (str, os.PathLike)):
         h.update(b"P" + hasher(media).encode())
         return
     if isinstance(media, (bytes, bytearray, memoryview)):
         h.update(b"B" + bytes(media))
-        return
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - pillow is a core dependency
-        Image = None  # type: ignore[assignment]
-    if Image is not None and isinstance(media, Image.Image):
-        h.update(f"I{media.mode}{media.size}".encode())
-        h.update(media.tobytes())
-        return
-    if hasattr(media, "__array__") and hasattr(media, "dtype") and hasattr(media, "shape"):
-        import numpy as np
-
-        arr = np.ascontiguousarray(np.asarray(media))
-        h.update(f"A{arr.dtype.str}{arr.shape}".encode())
-        h.update(arr.tobytes())
         return
     if isinstance(media, dict):
         h.update(b"D")
@@ -236,10 +225,16 @@ def _feed(h: Any, media: Any, hasher: MediaHasher) -> None:
     if media is None or isinstance(media, (int, float, bool)):
         h.update(b"S" + repr(media).encode())
         return
-    raise MediaError(
-        f"cannot hash media of type {type(media).__name__} for the result store: "
-        "pass a path, a PIL image, an array or bytes"
-    )
+    if hasattr(media, "__array__") and not isinstance(media, np.ndarray):
+        media = np.asarray(media)  # array-likes (torch tensors...) by their values
+    try:
+        leaf = media_digest(media)
+    except (MediaError, ConfigError):
+        raise MediaError(
+            f"cannot hash media of type {type(media).__name__} for the result store: "
+            "pass a path, a PIL image, an array, a clip or bytes"
+        ) from None
+    h.update(f"M{type(media).__name__}:{leaf}".encode())
 
 
 # -- requests --------------------------------------------------------------------------------
