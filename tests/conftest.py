@@ -29,6 +29,30 @@ def tiny_vl_qwen(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny LLaMA-3.1-style causal LM (text only; the Flex-Mol-LLaMA backbone)."""
+    from flexjudge.testing.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "llama3", arch="llama3")
+
+
+@pytest.fixture(scope="session")
+def tiny_omni(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Qwen2.5-Omni thinker (audio, images, video)."""
+    from flexjudge.testing.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "omni", arch="qwen2_5_omni")
+
+
+@pytest.fixture(scope="session")
+def tiny_omni_full(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny full Qwen2.5-Omni (thinker, talker, token2wav)."""
+    from flexjudge.testing.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "omni-full", arch="qwen2_5_omni_full")
+
+
+@pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The quick demo, once: builds, judges, fine-tunes text-only, judges again."""
     from flexjudge.demo.run import DemoSettings, run_demo

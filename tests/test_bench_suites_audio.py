@@ -331,13 +331,6 @@ def test_voxsim_two_audios_and_prompt(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_omni(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.testing.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "omni", arch="qwen2_5_omni")
-
-
 def test_cli_eval_somos_with_tiny_omni(tiny_omni, tmp_path):
     lst = somos_tree(tmp_path / "somos")
     out = tmp_path / "out"

@@ -20,16 +20,9 @@ from flexjudge.prompts import build_chat
 from flexjudge.request import JudgeRequest
 
 
-@pytest.fixture(scope="module")
-def llama3(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.testing.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "llama3", arch="llama3")
-
-
 @pytest.fixture(scope="module", params=["qwen2_5_vl", "llama3"])
-def engine(request: pytest.FixtureRequest, tiny_vl: Path, llama3: Path) -> TransformersEngine:
-    path = tiny_vl if request.param == "qwen2_5_vl" else llama3
+def engine(request: pytest.FixtureRequest, tiny_vl: Path, tiny_llama: Path) -> TransformersEngine:
+    path = tiny_vl if request.param == "qwen2_5_vl" else tiny_llama
     return TransformersEngine(str(path), device="cpu")
 
 

@@ -15,20 +15,6 @@ from flexjudge import Judge, MediaError
 sf = pytest.importorskip("soundfile")
 
 
-@pytest.fixture(scope="module")
-def tiny_omni(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.testing.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "omni", arch="qwen2_5_omni")
-
-
-@pytest.fixture(scope="module")
-def tiny_omni_full(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.testing.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "omni-full", arch="qwen2_5_omni_full")
-
-
 def speech_like(path: Path, rate: int, seconds: float = 1.0) -> Path:
     """A voiced, amplitude-modulated harmonic tone (pitch glide), like a syllable train."""
     t = np.arange(int(rate * seconds)) / rate

@@ -54,19 +54,12 @@ def _env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def tiny_llama3(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.testing.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("vllm") / "llama3", arch="llama3")
-
-
-@pytest.fixture(scope="module")
-def worker(tiny_llama3: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def worker(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Run the engine checks once inside the vLLM venv; their results as a dict."""
     python = _venv_python()
     out = tmp_path_factory.mktemp("vllm-out") / "results.json"
     proc = subprocess.run(
-        [str(python), __file__, "engine", str(tiny_llama3), str(out)],
+        [str(python), __file__, "engine", str(tiny_llama), str(out)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -158,7 +151,7 @@ def test_options_vllm_cannot_honour_are_refused(worker):
 # ---- the CLI -------------------------------------------------------------------------------
 
 
-def test_run_command_with_the_vllm_engine(tiny_llama3, tmp_path):
+def test_run_command_with_the_vllm_engine(tiny_llama, tmp_path):
     python = _venv_python()
     lines = [
         {
@@ -182,7 +175,7 @@ def test_run_command_with_the_vllm_engine(tiny_llama3, tmp_path):
             "--engine",
             "vllm",
             "--model",
-            str(tiny_llama3),
+            str(tiny_llama),
             "--output",
             str(out),
             "--max-new-tokens",
@@ -256,7 +249,7 @@ def test_without_vllm_the_registry_names_the_extra():
         create_engine("vllm", "any-model")
 
 
-def test_show_prompt_renders_the_template_without_vllm(tiny_llama3):
+def test_show_prompt_renders_the_template_without_vllm(tiny_llama):
     import shutil
 
     proc = subprocess.run(
@@ -266,7 +259,7 @@ def test_show_prompt_renders_the_template_without_vllm(tiny_llama3):
             "--engine",
             "vllm",
             "--model",
-            str(tiny_llama3),
+            str(tiny_llama),
             "-i",
             "Name a fruit.",
             "--a",

@@ -56,13 +56,6 @@ def server(
         proc.stop()
 
 
-@pytest.fixture(scope="module")
-def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.testing.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "llama", arch="llama3")
-
-
 def _render(model: Path, question: str) -> str:
     from transformers import AutoTokenizer
 

@@ -205,13 +205,6 @@ def test_effective_batch_size_counts_processes(monkeypatch):
 # --------------------------------------------------------------------------- LLaMA-3 template
 
 
-@pytest.fixture(scope="module")
-def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flexjudge.testing.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "llama3", arch="llama3")
-
-
 def test_llama3_loss_mask_covers_exactly_the_assistant_turn(tiny_llama: Path, tmp_path: Path):
     """Token by token, as the Qwen test: the mask is on from <think> through <|eot_id|> and off
     for BOS, the system header (with its date lines), the user turn and the assistant header."""
