@@ -363,7 +363,7 @@ def _worker(model: str, out: Path) -> None:
     )[0]
 
     # the token ids vLLM fed the model for request a, in the engine's first call
-    bos = engine._template.tokenizer.convert_tokens_to_ids("<|begin_of_text|>")
+    bos = engine.chat.tokenizer.convert_tokens_to_ids("<|begin_of_text|>")
     ids = prompt_ids[0]
     res["bos_count"] = ids.count(bos)
     res["prompt_ids_start_with_bos"] = ids[0] == bos

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -218,6 +219,20 @@ def test_score_length_correlation():
     assert out["pairs"] == 3
     assert out["pearson"] == pytest.approx(-0.99339, abs=1e-4)
     assert out["spearman"] == pytest.approx(-1.0)
+
+
+def test_score_length_without_scipy_says_so(monkeypatch: pytest.MonkeyPatch):
+    """A plain install (no bench extra, e.g. the vLLM venv) still audits; the correlations
+    are None with the reason, not an ImportError that loses the run's manifest."""
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    monkeypatch.setitem(sys.modules, "scipy.stats", None)
+    verdicts = [
+        aggregate([Vote(order=[0], text="t", valid=True, scores=[s])], Task.SCORE).to_json()
+        for s in (8.0, 6.0, 4.0)
+    ]
+    out = score_length(verdicts, [[10], [20], [35]])
+    assert out["pairs"] == 3 and out["pearson"] is None and out["spearman"] is None
+    assert "scipy" in out["unavailable"]
 
 
 def test_item_correct_rules():

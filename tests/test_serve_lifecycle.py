@@ -65,7 +65,7 @@ def test_full_queue_and_deadline(tiny_vl: Path, tmp_path: Path) -> None:
         "--max-queue",
         "2",
         "--deadline-s",
-        "0.3",
+        "0.05",  # a judgment here takes ~0.25 s (the tiny model stops near 400 tokens)
     )
     try:
         # A judgment that outlives its deadline: 504, named; it still lands in the store ...
@@ -85,9 +85,8 @@ def test_full_queue_and_deadline(tiny_vl: Path, tmp_path: Path) -> None:
         answers = asyncio.run(burst())
         codes = sorted(r.status_code for r in answers)
         full = [r for r in answers if r.status_code == 429]
-        assert set(codes) <= {429, 504} and len(full) >= 4, (
-            codes
-        )  # one runs, two wait, the rest: full
+        # one runs, two wait, the rest: full (a fast machine may finish one in time: 200)
+        assert set(codes) <= {200, 429, 504} and len(full) >= 4, codes
         assert all(r.json()["error"]["type"] == "queue_full" for r in full)
         assert all(int(r.headers["retry-after"]) >= 1 for r in full)
         assert server.metric("flexjudge_rejected_total", reason="queue_full") == len(full)

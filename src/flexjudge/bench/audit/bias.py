@@ -310,7 +310,10 @@ def length_bias(
 def score_length(verdicts: Verdicts, lengths: Sequence[Sequence[int] | None]) -> dict[str, Any]:
     """Pearson and Spearman correlation of each response's verdict score with its length,
     over ok verdicts with scores (every format: one pair per scored response), by
-    :func:`flexjudge.bench.metrics.pearson` / ``spearman`` (``None`` when undefined)."""
+    :func:`flexjudge.bench.metrics.pearson` / ``spearman`` (``None`` when undefined).
+
+    Without scipy (the ``bench`` extra; a plain ``flexjudge run`` needs none) both are ``None``
+    and ``unavailable`` says why: the rest of the audit still stands."""
     from flexjudge.bench.metrics import pearson, spearman
 
     scores: list[float | None] = []
@@ -321,6 +324,11 @@ def score_length(verdicts: Verdicts, lengths: Sequence[Sequence[int] | None]) ->
             continue
         scores += [float(s) for s in sc]
         sizes += [float(n) for n in ln]
+    try:
+        import scipy.stats  # noqa: F401  (only to know whether the correlations can be had)
+    except ImportError:
+        missing = "scipy is not installed (pip install 'flexjudge[bench]')"
+        return {"pairs": len(scores), "pearson": None, "spearman": None, "unavailable": missing}
     return {
         "pairs": len(scores),
         "pearson": pearson(scores, sizes).value,
